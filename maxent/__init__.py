@@ -1,0 +1,14 @@
+"""maxent: maximum-entropy (pairwise Ising) models of the weight space of binary-synapse networks.
+
+Data enters as weight samples (:mod:`maxent.train` -> :class:`WeightSamples`), is summarized by
+moments (:class:`Moments`) and fitted by inverse-Ising estimators (:mod:`maxent.fit`) into an
+:class:`IsingModel`, whose geometry is read by :mod:`maxent.bp` and :mod:`maxent.geometry`.
+"""
+
+from maxent.ising import IsingModel
+from maxent.moments import Moments
+from maxent.samples import WeightSamples
+
+__version__ = "0.1.0"
+
+__all__ = ["IsingModel", "Moments", "WeightSamples", "__version__"]

@@ -1,0 +1,158 @@
+"""Input checks shared by the whole library.
+
+Every public entry point that accepts spins, couplings or hyperparameters goes through these
+helpers, so that bad input fails early with a message that names the problem (the offending
+values, positions or shapes) instead of producing NaN downstream. Nothing is silently coerced:
+spins must be exactly +1 or -1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "check_spins",
+    "check_spin_vector",
+    "check_fields_couplings",
+    "check_positive",
+    "check_nonnegative",
+    "constant_columns",
+]
+
+
+def _describe_bad_values(values: np.ndarray, limit: int = 5) -> str:
+    uniq = np.unique(values[~np.isnan(values)]) if values.dtype.kind == "f" else np.unique(values)
+    shown = ", ".join(repr(v.item()) for v in uniq[:limit])
+    more = f" (and {uniq.size - limit} more)" if uniq.size > limit else ""
+    nan = " and NaN" if values.dtype.kind == "f" and np.isnan(values).any() else ""
+    if not shown:
+        return "NaN"
+    return f"{shown}{more}{nan}"
+
+
+def check_spins(
+    X: object,
+    *,
+    name: str = "X",
+    dtype: type | np.dtype = np.float64,
+    min_samples: int = 1,
+    n_spins: int | None = None,
+) -> np.ndarray:
+    """Validate a (M, N) array of ±1 spins and return it as ``dtype``.
+
+    Parameters
+    ----------
+    X : array-like, shape (M, N)
+        Samples in rows, spins in columns. Integer or float entries, each exactly +1 or -1.
+    name : str
+        Name used in error messages.
+    dtype : numpy dtype
+        dtype of the returned array (float64 by default; int8 for storage).
+    min_samples : int
+        Minimum number of rows M.
+    n_spins : int, optional
+        Required number of columns N.
+
+    Raises
+    ------
+    ValueError
+        Wrong dimensionality, too few samples, wrong N, NaN/inf, or any entry other than ±1
+        (the message lists the offending values and the first offending position).
+    TypeError
+        Non-numeric input (strings, objects, booleans).
+    """
+    arr = np.asarray(X)
+    if arr.dtype == bool or arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a numeric array of ±1 spins, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D with shape (n_samples, n_spins), got shape {arr.shape}")
+    m, n = arr.shape
+    if n == 0:
+        raise ValueError(f"{name} has no spins (shape {arr.shape})")
+    if m < min_samples:
+        raise ValueError(f"{name} needs at least {min_samples} samples, got {m}")
+    if n_spins is not None and n != n_spins:
+        raise ValueError(f"{name} has {n} spins per sample, expected {n_spins}")
+    bad = (arr != 1) & (arr != -1)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        raise ValueError(
+            f"{name} must contain only +1 and -1 spins; found {int(bad.sum())} other "
+            f"entries with values {_describe_bad_values(arr[bad])} "
+            f"(first at row {rows[0]}, column {cols[0]})"
+        )
+    return arr.astype(dtype, copy=False)
+
+
+def check_spin_vector(s: object, *, n_spins: int | None = None, name: str = "reference") -> np.ndarray:
+    """Validate a single ±1 configuration of shape (N,) and return it as float64."""
+    arr = np.asarray(s)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D ±1 vector, got shape {arr.shape}")
+    return check_spins(arr[None, :], name=name, n_spins=n_spins)[0]
+
+
+def check_fields_couplings(h: object, J: object, *, atol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Validate fields h (N,) and couplings J (N, N): finite, J symmetric with zero diagonal.
+
+    Returns float64 copies. Symmetry and the zero diagonal are checked to ``atol`` (absolute);
+    J is then exactly symmetrized, (J + J^T)/2, with the diagonal set to 0.
+    """
+    h_arr = np.array(h, dtype=np.float64)
+    J_arr = np.array(J, dtype=np.float64)
+    if h_arr.ndim != 1:
+        raise ValueError(f"h must be 1-D with shape (N,), got shape {h_arr.shape}")
+    n = h_arr.shape[0]
+    if n == 0:
+        raise ValueError("h is empty: a model needs at least one spin")
+    if J_arr.shape != (n, n):
+        raise ValueError(f"J must have shape ({n}, {n}) to match h of length {n}, got {J_arr.shape}")
+    if not np.all(np.isfinite(h_arr)):
+        bad = np.flatnonzero(~np.isfinite(h_arr))[:10].tolist()
+        raise ValueError(f"h contains non-finite values at positions {bad}")
+    if not np.all(np.isfinite(J_arr)):
+        i, j = np.nonzero(~np.isfinite(J_arr))
+        raise ValueError(f"J contains non-finite values (first at ({i[0]}, {j[0]}))")
+    asym = np.abs(J_arr - J_arr.T)
+    if asym.max(initial=0.0) > atol:
+        i, j = np.unravel_index(np.argmax(asym), asym.shape)
+        raise ValueError(f"J must be symmetric: J[{i},{j}]={J_arr[i, j]!r} but J[{j},{i}]={J_arr[j, i]!r}")
+    diag = np.abs(np.diag(J_arr))
+    if diag.max(initial=0.0) > atol:
+        raise ValueError(
+            f"J must have a zero diagonal (self-couplings are constants for ±1 spins); "
+            f"max |J_ii| = {diag.max()!r} at i={int(np.argmax(diag))}"
+        )
+    J_arr = 0.5 * (J_arr + J_arr.T)
+    np.fill_diagonal(J_arr, 0.0)
+    return h_arr, J_arr
+
+
+def check_positive(value: float, name: str) -> float:
+    """Return ``value`` as float if it is finite and > 0, else raise ValueError naming it."""
+    v = float(value)
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def check_nonnegative(value: float, name: str) -> float:
+    """Return ``value`` as float if it is finite and >= 0, else raise ValueError naming it."""
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def constant_columns(m: np.ndarray, tol: float = 0.0) -> np.ndarray:
+    """Indices of spins whose magnetization is ±1 (to ``tol``): their ML field is infinite."""
+    return np.flatnonzero(np.abs(np.asarray(m)) >= 1.0 - tol)
+
+
+def format_indices(idx: Sequence[int] | np.ndarray, limit: int = 10) -> str:
+    """Short human-readable list of indices for error messages."""
+    idx = [int(i) for i in idx]
+    more = f", ... ({len(idx)} in all)" if len(idx) > limit else ""
+    return "[" + ", ".join(map(str, idx[:limit])) + more + "]"

@@ -1,0 +1,1 @@
+"""Geometry of weight space read from fitted models: landscapes, clustering, liquidity."""

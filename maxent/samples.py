@@ -1,0 +1,171 @@
+"""Weight samples: many binary networks as rows of ±1 spins.
+
+Layout of the flat spin vector. A network with widths (n_0, n_1, ..., n_L) has weight matrices
+W_l of shape (n_l, n_{l-1}) (out, in), l = 1..L. The flat vector concatenates W_1, W_2, ...,
+each flattened row-major (C order), so weight W_l[o, i] (from input unit i to output unit o)
+sits at index offset_l + o * n_{l-1} + i. Block "Wl" is the slice of W_l; "full" is all spins.
+For 20-15-15-10 the blocks are W1 = 300, W2 = 225, W3 = 150 spins (675 in all).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from maxent._atomic import CorruptFileError, atomic_savez, load_npz
+from maxent._validation import check_spins
+
+__all__ = ["WeightSamples", "block_slices"]
+
+FORMAT_VERSION = 1
+
+
+def block_slices(widths: Sequence[int]) -> OrderedDict[str, slice]:
+    """Blocks "W1".."WL" of the flat weight vector for layer widths (n_0, ..., n_L)."""
+    widths = [int(w) for w in widths]
+    if len(widths) < 2 or any(w < 1 for w in widths):
+        raise ValueError(f"widths must list at least two positive layer sizes, got {widths}")
+    out: OrderedDict[str, slice] = OrderedDict()
+    start = 0
+    for layer, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True), start=1):
+        out[f"W{layer}"] = slice(start, start + n_in * n_out)
+        start += n_in * n_out
+    return out
+
+
+@dataclass
+class WeightSamples:
+    """±1 weight samples of M networks with the same architecture.
+
+    Attributes
+    ----------
+    spins : ndarray (M, N) int8
+        One sampled binary network per row (see the module docstring for the flattening order).
+    widths : tuple of int
+        Layer widths (n_0, ..., n_L); N = sum_l n_l * n_{l-1}.
+    accuracy : ndarray (M,) float64
+        Test accuracy of each sampled binary network (binary weights, deterministic forward).
+    train_accuracy : ndarray (M,) float64
+        Training accuracy of each sampled binary network.
+    run : ndarray (M,) int64
+        Index of the training run each sample came from (draws of one run share it).
+    meta : dict
+        Provenance: trainer config, dataset provenance, seeds, gauge, library versions.
+    """
+
+    spins: np.ndarray
+    widths: tuple[int, ...]
+    accuracy: np.ndarray
+    train_accuracy: np.ndarray
+    run: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.widths = tuple(int(w) for w in self.widths)
+        self.spins = check_spins(self.spins, name="spins", dtype=np.int8)
+        M, N = self.spins.shape
+        blocks = block_slices(self.widths)
+        expected = next(reversed(blocks.values())).stop
+        if N != expected:
+            raise ValueError(f"spins have {N} columns but widths {self.widths} imply {expected} weights")
+        self.accuracy = self._per_sample(self.accuracy, "accuracy", M)
+        self.train_accuracy = self._per_sample(self.train_accuracy, "train_accuracy", M)
+        if self.run is None:
+            self.run = np.arange(M, dtype=np.int64)
+        self.run = np.asarray(self.run, dtype=np.int64)
+        if self.run.shape != (M,):
+            raise ValueError(f"run must have shape ({M},), got {self.run.shape}")
+
+    @staticmethod
+    def _per_sample(values: object, name: str, M: int) -> np.ndarray:
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.shape != (M,):
+            raise ValueError(f"{name} must have shape ({M},), got {arr.shape}")
+        if np.any(~np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):
+            raise ValueError(f"{name} must hold finite values in [0, 1]")
+        return arr
+
+    @property
+    def n_samples(self) -> int:
+        return self.spins.shape[0]
+
+    @property
+    def n_spins(self) -> int:
+        return self.spins.shape[1]
+
+    @property
+    def blocks(self) -> OrderedDict[str, slice]:
+        """Ordered "W1".."WL" -> slice of the flat weight vector."""
+        return block_slices(self.widths)
+
+    def block(self, name: str) -> np.ndarray:
+        """Spins of one block, (M, n_l * n_{l-1}) int8; "full" returns all spins."""
+        if name == "full":
+            return self.spins
+        blocks = self.blocks
+        if name not in blocks:
+            raise KeyError(f"unknown block {name!r}; available: {list(blocks)} and 'full'")
+        return self.spins[:, blocks[name]]
+
+    def weights(self, index: int) -> list[np.ndarray]:
+        """The weight matrices [W_1, ..., W_L] (each (out, in) int8) of sample ``index``."""
+        row = self.spins[index]
+        return [
+            row[sl].reshape(n_out, n_in)
+            for sl, n_in, n_out in zip(self.blocks.values(), self.widths[:-1], self.widths[1:], strict=True)
+        ]
+
+    def subset(self, rows: np.ndarray | slice) -> WeightSamples:
+        """A new WeightSamples with the selected rows (same metadata)."""
+        return WeightSamples(
+            self.spins[rows],
+            self.widths,
+            self.accuracy[rows],
+            self.train_accuracy[rows],
+            self.run[rows],
+            dict(self.meta),
+        )
+
+    def __repr__(self) -> str:
+        blocks = ", ".join(f"{k}={s.stop - s.start}" for k, s in self.blocks.items())
+        return (
+            f"WeightSamples(n_samples={self.n_samples}, widths={self.widths}, blocks=({blocks}), "
+            f"mean_accuracy={self.accuracy.mean():.3f})"
+        )
+
+    # ------------------------------------------------------------------ I/O
+    def save(self, path: str | os.PathLike) -> None:
+        """Write a compressed .npz (spins int8, accuracies, run) with JSON metadata; atomic, no pickle."""
+        atomic_savez(
+            path,
+            {
+                "spins": self.spins.astype(np.int8),
+                "widths": np.asarray(self.widths, dtype=np.int64),
+                "accuracy": self.accuracy,
+                "train_accuracy": self.train_accuracy,
+                "run": self.run,
+            },
+            meta={"format": "maxent.WeightSamples", "format_version": FORMAT_VERSION, **self.meta},
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> WeightSamples:
+        """Read a file written by :meth:`save`; refuses truncated files, pickle, and non-±1 spins."""
+        arrays, meta = load_npz(path, required=("spins", "widths", "accuracy", "train_accuracy"))
+        meta.pop("format", None)
+        meta.pop("format_version", None)
+        try:
+            return cls(
+                arrays["spins"],
+                tuple(arrays["widths"].tolist()),
+                arrays["accuracy"],
+                arrays["train_accuracy"],
+                arrays.get("run"),
+                meta,
+            )
+        except (ValueError, TypeError) as exc:
+            raise CorruptFileError(f"{path} does not hold valid weight samples: {exc}") from exc
