@@ -118,12 +118,14 @@ def check_fields_couplings(h: object, J: object, *, atol: float = 1e-10) -> tupl
     asym = np.abs(J_arr - J_arr.T)
     if asym.max(initial=0.0) > atol:
         i, j = np.unravel_index(np.argmax(asym), asym.shape)
-        raise ValueError(f"J must be symmetric: J[{i},{j}]={J_arr[i, j]!r} but J[{j},{i}]={J_arr[j, i]!r}")
+        raise ValueError(
+            f"J must be symmetric: J[{i},{j}]={float(J_arr[i, j])!r} but J[{j},{i}]={float(J_arr[j, i])!r}"
+        )
     diag = np.abs(np.diag(J_arr))
     if diag.max(initial=0.0) > atol:
         raise ValueError(
             f"J must have a zero diagonal (self-couplings are constants for ±1 spins); "
-            f"max |J_ii| = {diag.max()!r} at i={int(np.argmax(diag))}"
+            f"max |J_ii| = {float(diag.max())!r} at i={int(np.argmax(diag))}"
         )
     J_arr = 0.5 * (J_arr + J_arr.T)
     np.fill_diagonal(J_arr, 0.0)
