@@ -623,6 +623,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="output stem (default results/inverse_ising)")
     ap.add_argument("--workdir", type=Path, default=PEER_VENVS / "work", help="problem/result scratch files")
     args = ap.parse_args(argv)
+    if args.threads and args.threads > 0:  # the evaluation here (enumeration, Gibbs) too
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
 
     problems = QUICK_PROBLEMS if args.quick else PROBLEMS
     pnames = select(args.problems, list(problems), "problem")

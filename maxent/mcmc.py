@@ -41,7 +41,7 @@ import math
 import numpy as np
 import torch
 
-from maxent._validation import check_fields_couplings
+from maxent._validation import check_fields_couplings, check_spins
 
 __all__ = ["sample_chains", "PersistentChains", "resolve_device", "torch_generator"]
 
@@ -112,6 +112,11 @@ class PersistentChains:
         the chain is the same exact sequential scan for every block size).
     init : array-like (C, N) of ±1, optional
         Initial states; by default uniformly random.
+    global_flip : bool
+        After every sweep, also propose the flip of the whole configuration s -> -s, accepted
+        with probability min(1, exp(-2 h.s)) (the pair energy is invariant under it). An exact
+        Metropolis move that lets chains cross between the mirror-image valleys of an ordered,
+        nearly symmetric model (h ~ 0), which single-spin updates practically never do.
 
     Attributes
     ----------
@@ -131,10 +136,12 @@ class PersistentChains:
         dtype: str = "float32",
         block_size: int = DEFAULT_BLOCK,
         init: np.ndarray | None = None,
+        global_flip: bool = False,
     ) -> None:
         self.n_chains = _check_int(n_chains, "n_chains", 1)
         self.method = _check_method(method)
         self.block_size = _check_int(block_size, "block_size", 1)
+        self.global_flip = bool(global_flip)
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = _DTYPES[dtype]
@@ -147,8 +154,6 @@ class PersistentChains:
             bits = torch.randint(0, 2, (self.n_spins, self.n_chains), generator=self._gen, device=self.device)
             self.spins = (2 * bits - 1).to(self.dtype)
         else:
-            from maxent._validation import check_spins
-
             S0 = check_spins(init, name="init", n_spins=self.n_spins)
             if S0.shape[0] != self.n_chains:
                 raise ValueError(f"init has {S0.shape[0]} states, expected n_chains={self.n_chains}")
@@ -182,6 +187,8 @@ class PersistentChains:
         n_sweeps = _check_int(n_sweeps, "n_sweeps", 0)
         for _ in range(n_sweeps):
             self._sweep()
+            if self.global_flip:
+                self._flip_all()
         self.n_sweeps_done += n_sweeps
 
     def _sweep(self) -> None:
@@ -217,6 +224,12 @@ class PersistentChains:
                     torch.copysign(ones, hk, out=new).mul_(s)
                 torch.sub(new, s, out=D_rows[k])
                 s.copy_(new)
+
+    def _flip_all(self) -> None:
+        # log P(-s) - log P(s) = -2 h.s: accept iff log U < -2 h.s
+        U = torch.rand(self.n_chains, generator=self._gen, dtype=self.dtype, device=self.device)
+        accept = torch.log(U) < -2.0 * (self.h @ self.spins)
+        self.spins.mul_(1.0 - 2.0 * accept.to(self.dtype))
 
     # ------------------------------------------------------------------ read-out
     @property
@@ -270,6 +283,7 @@ def sample_chains(
     device: str = "cpu",
     dtype: str = "float32",
     block_size: int = DEFAULT_BLOCK,
+    global_flip: bool = False,
 ) -> np.ndarray:
     """Draw ``n`` configurations from the Ising model (h, J) by MCMC.
 
@@ -302,6 +316,9 @@ def sample_chains(
         Arithmetic of the chains (see the module docstring).
     block_size : int
         Field-refresh block (performance only).
+    global_flip : bool
+        Add an exact whole-configuration flip move after every sweep (see
+        :class:`PersistentChains`).
 
     Returns
     -------
@@ -321,6 +338,7 @@ def sample_chains(
         device=device,
         dtype=dtype,
         block_size=block_size,
+        global_flip=global_flip,
     )
     n_records = math.ceil(n / chains.n_chains)
     out = np.empty((n_records * chains.n_chains, chains.n_spins), dtype=np.int8)

@@ -97,7 +97,7 @@ _STATE_DIR = ".maxent"
 #: chunk of a setting (the spins do not depend on it: each run's randomness is its own)
 SAMPLES_CHUNK = 64
 #: bump when this module changes how results are computed (task inputs, splits, seeds): it is
-#: part of every cache key, as the code of the library modules a stage uses is (STAGE_CODE)
+#: part of every cache key, as is the code of the library modules a stage uses (STAGE_CODE)
 PIPELINE_LOGIC_VERSION = 1
 LOGGER_NAME = "maxent.pipeline"
 
@@ -155,41 +155,110 @@ def task_seed(*parts: object) -> int:
     return int(stable_hash(list(parts), 8), 16)
 
 
-#: source files (relative to the package) whose code determines each stage's results; their
-#: bytes enter the stage's cache key, so editing them invalidates exactly the dependent entries
-#: (downstream stages follow through the upstream keys)
+#: library modules whose code determines each stage's results. The cache key of a task holds a
+#: hash of their source and of every maxent module they import (transitively, found by reading
+#: the import statements, lazy ones included), so editing the code a stage runs invalidates
+#: exactly its entries (downstream stages follow through the upstream keys). The fit stage adds
+#: the module of the estimator a block uses.
 STAGE_CODE: dict[str, tuple[str, ...]] = {
-    "samples": ("datasets.py", "train.py", "nets.py", "_counter_rng.py", "samples.py"),
-    "fit": ("fit/*.py", "moments.py", "ising.py", "mcmc.py", "bp.py", "_validation.py"),
-    "quality": ("fit/quality.py", "mcmc.py", "moments.py", "ising.py"),
-    "references": ("geometry/landscape.py",),
-    "landscape": ("geometry/landscape.py", "bp.py"),
-    "tap": ("geometry/clustering.py",),
-    "overlap": ("geometry/clustering.py",),
-    "liquidity": ("geometry/liquid.py", "geometry/landscape.py", "bp.py"),
-    "figure": ("plots.py", "report.py", "fit/quality.py"),
-    "report": ("report.py",),
-    "card": ("data_cards.py",),
-    "export": ("io.py",),
-    "export-samples": ("samples.py",),
+    "samples": ("maxent.train", "maxent.datasets"),
+    "fit": (),
+    "quality": ("maxent.fit.quality",),
+    "references": ("maxent.geometry.landscape",),
+    "landscape": ("maxent.geometry.landscape",),
+    "tap": ("maxent.geometry.clustering",),
+    "overlap": ("maxent.geometry.clustering",),
+    "liquidity": ("maxent.geometry.liquid",),
+    "figure": ("maxent.plots", "maxent.report", "maxent.fit.quality"),
+    "report": ("maxent.report",),
+    "card": ("maxent.data_cards",),
+    "export": ("maxent.io",),
+    "export-samples": ("maxent.samples",),
     "table": (),
 }
-_CODE_CACHE: dict[str, str] = {}
+_PKG_DIR = Path(__file__).resolve().parent
+_CODE_CACHE: dict[tuple[str, ...], str] = {}
 
 
-def code_fingerprint(stage: str) -> str:
-    """Hash of the source files listed for ``stage`` in :data:`STAGE_CODE` (plus the version)."""
-    if stage not in _CODE_CACHE:
+def _module_file(name: str) -> Path | None:
+    """Source file of a maxent module name (package -> its __init__.py), or None."""
+    parts = name.split(".")
+    if parts[0] != "maxent":
+        return None
+    base = _PKG_DIR.joinpath(*parts[1:])
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _maxent_imports(path: Path, name: str) -> set[str]:
+    """maxent modules imported in a source file (top level and inside functions; imports under
+    ``if TYPE_CHECKING:`` are skipped, they never run)."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+
+    def type_checking(node: ast.AST) -> bool:
+        test = getattr(node, "test", None)
+        return isinstance(node, ast.If) and (
+            (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+            or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        )
+
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if type_checking(node):
+            todo.extend(node.orelse)  # type: ignore[attr-defined]
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "maxent")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.split(".")[0] == "maxent":
+                found.add(mod)
+                found.update(f"{mod}.{a.name}" for a in node.names)  # submodules imported by name
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def code_closure(modules: tuple[str, ...]) -> list[Path]:
+    """Source files of ``modules`` and of every maxent module they import, transitively."""
+    seen: dict[str, Path] = {}
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        path = _module_file(name)
+        if path is None or name in seen:
+            continue
+        seen[name] = path
+        parent = name.rpartition(".")[0]
+        if parent:  # importing a submodule runs its packages' __init__ too
+            todo.append(parent)
+        todo.extend(_maxent_imports(path, name))
+    return sorted(set(seen.values()))
+
+
+def code_fingerprint(stage: str, extra: tuple[str, ...] = ()) -> str:
+    """Hash of the version and the source of the code ``stage`` runs (see :data:`STAGE_CODE`)."""
+    modules = tuple(STAGE_CODE.get(stage, ())) + tuple(extra)
+    if modules not in _CODE_CACHE:
         import hashlib
 
-        pkg = Path(__file__).resolve().parent
         h = hashlib.sha256(__version__.encode())
-        for pattern in STAGE_CODE.get(stage, ()):
-            for path in sorted(pkg.glob(pattern)):
-                h.update(path.relative_to(pkg).as_posix().encode())
-                h.update(path.read_bytes())
-        _CODE_CACHE[stage] = h.hexdigest()[:16]
-    return _CODE_CACHE[stage]
+        for path in code_closure(modules):
+            h.update(path.relative_to(_PKG_DIR).as_posix().encode())
+            h.update(path.read_bytes())
+        _CODE_CACHE[modules] = h.hexdigest()[:16]
+    return _CODE_CACHE[modules]
 
 
 def _import(spec: str) -> Any:
@@ -278,6 +347,8 @@ def _task_fit(X: np.ndarray, name: str, params: dict, seed: int) -> dict[str, An
         "n_iter": int(getattr(est, "n_iter_", 0)),
         "converged": bool(getattr(est, "converged_", True)),
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
+        # penalties chosen by cross-validation (PseudoLikelihoodCV), when the estimator has one
+        "alpha": float(est.alpha_) if hasattr(est, "alpha_") else est.get_params().get("alpha"),
         "seconds": time.perf_counter() - t0,
     }
     history = getattr(est, "history_", None)
@@ -663,11 +734,11 @@ class _Runner:
         st.seconds += time.perf_counter() - t0
         return results
 
-    def key(self, stage: str, *parts: object) -> str:
+    def key(self, stage: str, *parts: object, code: tuple[str, ...] = ()) -> str:
         return stable_hash(
             {
                 "stage": stage,
-                "code": code_fingerprint(stage),
+                "code": code_fingerprint(stage, code),
                 "logic": PIPELINE_LOGIC_VERSION,
                 "parts": list(parts),
             }
@@ -752,7 +823,10 @@ class _Runner:
             for b in self.blocks(s):
                 est = cfg.fit.estimator_for(b)
                 seed = task_seed(cfg.seed, "fit", s.name, b)
-                key = self.key("fit", self.samples_key[s.name], b, est, cfg.fit.holdout, seed)
+                est_module = ESTIMATORS[est.name].partition(":")[0]
+                key = self.key(
+                    "fit", self.samples_key[s.name], b, est, cfg.fit.holdout, seed, code=(est_module,)
+                )
                 self.fit_key[(s.name, b)] = key
                 tasks.append(
                     _Task(
@@ -1031,6 +1105,7 @@ class _Runner:
                     "estimator": info["estimator"],
                     "n_samples": info["n_samples"],
                     "n_spins": info["n_spins"],
+                    "alpha": info.get("alpha"),
                     "n_iter": info["n_iter"],
                     "converged": info["converged"],
                 }

@@ -13,7 +13,9 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from maxent import IsingModel
+from maxent.fit._likelihood import mean_pseudo_log_likelihood
 from maxent.fit.quality import (
+    _energy_pll,
     _overlap_edges,
     _var_connected,
     fit_quality,
@@ -142,6 +144,14 @@ def test_connected_variance_formula_is_exact():
     D = X - m
     empirical = (D[:, iu[0]] * D[:, iu[1]]).var(axis=0)
     np.testing.assert_allclose(_var_connected(m, C, iu), empirical, atol=1e-12)
+
+
+def test_energy_and_pseudo_likelihood_agree_with_reference():
+    model = IsingModel.random_sk(30, beta=1.0, h_std=0.3, random_state=7)
+    X = model.sample(300, method="gibbs", n_chains=30, burn=20, random_state=8).astype(np.float64)
+    energy, pll = _energy_pll(model, X, chunk=64)  # several chunks
+    np.testing.assert_allclose(energy, model.energy(X), rtol=1e-12, atol=1e-10)
+    assert pll.mean() == pytest.approx(mean_pseudo_log_likelihood(model.h, model.J, X), rel=1e-12)
 
 
 def test_overlap_bins_separate_possible_values():

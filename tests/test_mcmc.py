@@ -102,6 +102,21 @@ def test_independent_spins_many_blocks():
         assert np.max(np.abs(z)) < 4.5  # 150 z-scores: P(max > 4.5) < 1e-3
 
 
+def test_global_flip_mixes_between_mirror_valleys():
+    # ordered ferromagnet (N J = 3.6): single-spin chains stay in the valley where they start
+    n = 10
+    J = np.full((n, n), 0.4)
+    np.fill_diagonal(J, 0.0)
+    h = np.random.default_rng(0).normal(0, 0.03, n)  # nearly symmetric: the move stays exact
+    stuck = sample_chains(h, J, 20000, n_chains=200, burn=20, rng=0)
+    per_chain = stuck.reshape(100, 200, n).mean(axis=(0, 2))
+    assert np.mean(np.abs(per_chain)) > 0.95
+    model = IsingModel(h, J)
+    X = sample_chains(h, J, 40000, n_chains=400, burn=20, rng=0, global_flip=True)
+    z = _chain_z_scores(X, 400, _exact_features(model))
+    assert np.max(np.abs(z)) < 4.5
+
+
 def test_reproducible_with_seed_and_shapes():
     model = IsingModel.random_sk(12, beta=1.0, random_state=2)
     a = model.sample(250, method="gibbs", n_chains=16, burn=10, random_state=42)
