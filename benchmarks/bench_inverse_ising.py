@@ -464,9 +464,11 @@ def evaluate(h_fit, J_fit, h_true, J_true, m_data, c_data, budget, seed) -> dict
 
 # ----------------------------------------------------------------------------------- summary
 def speedups(records: list[dict], tol: float = 0.1) -> list[dict]:
-    """For each of our ok rows: speed-up against every ok peer row of the same family and problem.
+    """For each of our ok rows: speed-up against every peer row of the same family and problem.
 
-    ``equal_error`` is True when our rmse of J is at most (1 + tol) times the peer's.
+    Peers that finished: speed-up = peer time / our time, and ``equal_error`` is True when our rmse
+    of J is at most (1 + tol) times the peer's. Peers that timed out: the speed-up is a lower
+    bound (time limit / our time, ``lower_bound`` True) and ``equal_error`` is None.
     """
     out = []
     ok = [r for r in records if r["status"] == "ok"]
@@ -474,12 +476,20 @@ def speedups(records: list[dict], tol: float = 0.1) -> list[dict]:
         if not r["ours"]:
             continue
         peers = [
-            p for p in ok if not p["ours"] and p["problem"] == r["problem"] and p["family"] == r["family"]
+            p
+            for p in records
+            if not p["ours"]
+            and p["problem"] == r["problem"]
+            and p["family"] == r["family"]
+            and p["status"] in ("ok", "timeout")
         ]
         if not peers:
             continue
-        fastest = min(p["fit_time"] for p in peers)
-        for p in sorted(peers, key=lambda p: p["fit_time"]):
+        finished = [p["fit_time"] for p in peers if p["status"] == "ok"]
+        fastest = min(finished) if finished else None
+        for p in sorted(peers, key=lambda p: p.get("fit_time") or p.get("timeout_s") or 0.0):
+            done = p["status"] == "ok"
+            t_peer = p["fit_time"] if done else p["timeout_s"]
             out.append(
                 {
                     "problem": r["problem"],
@@ -487,14 +497,15 @@ def speedups(records: list[dict], tol: float = 0.1) -> list[dict]:
                     "ours": r["method"],
                     "peer": p["method"],
                     "t_ours": r["fit_time"],
-                    "t_peer": p["fit_time"],
-                    "speedup": p["fit_time"] / r["fit_time"],
+                    "t_peer": t_peer,
+                    "speedup": t_peer / r["fit_time"],
+                    "lower_bound": not done,
                     "rmse_J_ours": r["rmse_J"],
-                    "rmse_J_peer": p["rmse_J"],
+                    "rmse_J_peer": p["rmse_J"] if done else None,
                     "err_C_ours": r.get("err_C"),
-                    "err_C_peer": p.get("err_C"),
-                    "equal_error": bool(r["rmse_J"] <= (1 + tol) * p["rmse_J"]),
-                    "fastest_peer": bool(p["fit_time"] == fastest),
+                    "err_C_peer": p.get("err_C") if done else None,
+                    "equal_error": bool(r["rmse_J"] <= (1 + tol) * p["rmse_J"]) if done else None,
+                    "fastest_peer": bool(done and p["fit_time"] == fastest),
                 }
             )
     return out
@@ -552,7 +563,8 @@ def markdown(doc: dict) -> str:
         lines += [
             "## Our time against the peers of the same family",
             "",
-            "speed-up = peer time / our time; `equal error`: our rmse J ≤ 1.1 × the peer's.",
+            "speed-up = peer time / our time (a lower bound where the peer timed out); `equal error`: "
+            "our rmse J ≤ 1.1 × the peer's.",
             "",
             "| problem | family | ours | peer | t ours (s) | t peer (s) | speed-up | rmse J ours | "
             "rmse J peer | equal error |",
@@ -560,10 +572,13 @@ def markdown(doc: dict) -> str:
         ]
         for s in sp:
             peer = s["peer"] + (" (fastest)" if s["fastest_peer"] else "")
+            bound = "> " if s["lower_bound"] else ""
+            t_peer = f"{bound}{_fmt(s['t_peer'])}" + (" (timeout)" if s["lower_bound"] else "")
+            equal = {True: "yes", False: "no", None: "n/a"}[s["equal_error"]]
             lines.append(
                 f"| {s['problem']} | {s['family']} | {s['ours']} | {peer} | {_fmt(s['t_ours'])} | "
-                f"{_fmt(s['t_peer'])} | {_fmt(s['speedup'], '.3g')}× | {_fmt(s['rmse_J_ours'], '.4f')} | "
-                f"{_fmt(s['rmse_J_peer'], '.4f')} | {'yes' if s['equal_error'] else 'no'} |"
+                f"{t_peer} | {bound}{_fmt(s['speedup'], '.3g')}× | {_fmt(s['rmse_J_ours'], '.4f')} | "
+                f"{_fmt(s['rmse_J_peer'], '.4f')} | {equal} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -442,3 +442,38 @@ def test_cache_keys_follow_the_code_a_stage_runs():
     assert code_fingerprint("fit", ("maxent.fit.pseudolikelihood",)) == code_fingerprint(
         "fit", ("maxent.fit.pseudolikelihood",)
     )
+
+
+def test_cache_store_is_all_or_nothing(tmp_path, monkeypatch):
+    """A write failing half-way (disk full) leaves no entry and no temporary files behind."""
+    import errno
+
+    from maxent import _cache
+    from maxent._cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    items = {"table": pd.DataFrame({"a": [1.0, 2.0]}), "arr": np.arange(3), "info": {"k": 1}}
+    real = _cache._fsync_write
+    calls = {"n": 0}
+
+    def failing(path, data):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(_cache, "_fsync_write", failing)
+    with pytest.raises(OSError, match="No space left"):
+        cache.store("stage", "k1", items)
+    assert cache.load("stage", "k1") is None
+    assert list((tmp_path / "cache" / "stage").iterdir()) == []
+    monkeypatch.setattr(_cache, "_fsync_write", real)
+    cache.store("stage", "k1", items)
+    back = cache.load("stage", "k1")
+    pd.testing.assert_frame_equal(back["table"], items["table"])
+    np.testing.assert_array_equal(back["arr"], items["arr"])
+    assert back["info"] == {"k": 1}
+    # a manifest that lost a file is a corrupted entry: reported, removed, recomputed by the caller
+    next(p for p in (tmp_path / "cache" / "stage" / "k1").iterdir() if p.suffix == ".npy").unlink()
+    assert cache.load("stage", "k1") is None and cache.n_corrupt == 1
+    assert not (tmp_path / "cache" / "stage" / "k1").exists()

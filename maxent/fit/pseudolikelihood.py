@@ -132,9 +132,13 @@ class _PLObjective:
         self.X = torch.as_tensor(X).to(device=device, dtype=dtype)
         self.m, self.C = m, C
         if batch_size is None:
-            # CPU: ~2^18 elements per chunk keeps H and tanh(H) in cache; GPU: big chunks
-            target = (1 << 18) if device.type == "cpu" else (1 << 26)
-            batch_size = max(256, target // max(self.N, 1))
+            # CPU: ~2^18 elements per chunk keeps H and tanh(H) in cache, but at least 2048 rows:
+            # thin chunks make many small parallel regions, each waiting for every thread (on a
+            # shared CPU this multiplied the time of an N = 675 fit by ~4). GPU: big chunks.
+            if device.type == "cpu":
+                batch_size = max(2048, (1 << 18) // max(self.N, 1))
+            else:
+                batch_size = max(256, (1 << 26) // max(self.N, 1))
         self.batch_size = int(min(max(1, batch_size), self.M))
         # Small products gain nothing from threads and lose a lot when the CPU is shared
         # (every parallel region waits for a descheduled thread): one thread below N = 256.
@@ -331,7 +335,8 @@ def pseudolikelihood(
     dtype : {"float64", "float32"}
         Precision of the matrix products (accumulations of f and grad h are float64).
     batch_size : int, optional
-        Rows per chunk (default: ~2^18 elements per chunk on CPU, 2^26 on GPU).
+        Rows per chunk (default: ~2^18 elements and at least 2048 rows per chunk on CPU, 2^26
+        elements on GPU).
 
     Returns
     -------
