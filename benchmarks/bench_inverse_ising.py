@@ -518,10 +518,16 @@ def _fmt(x, spec=".3g"):
 
 
 def markdown(doc: dict) -> str:
+    origin = f"`{doc['command']}`"
+    if doc.get("runs"):
+        origin = (
+            f"{len(doc['runs'])} invocations of `bench_inverse_ising.py` merged with `--resume` "
+            "(listed under `runs` in the JSON)"
+        )
     lines = [
         "# Inverse Ising: maxent vs peers",
         "",
-        f"Generated {doc['created']} by `{doc['command']}` on {doc['machine']['cpus']} CPUs "
+        f"Generated {doc['created']} by {origin} on {doc['machine']['cpus']} CPUs "
         f"(load average {doc['machine']['load_start']} at start, {doc['machine'].get('load_end')} at end: "
         "a shared machine, so wall times are indicative; CPU time is the method process's own), "
         f"{doc['machine'].get('threads') or 'default'} thread(s) per method.",
@@ -662,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"records": [], "problems": {}}
     if args.resume and json_path.exists():
         doc = json.loads(json_path.read_text())
+        doc.setdefault("runs", []).append(" ".join(argv if argv is not None else sys.argv[1:]))
     done = {
         (r["problem"], r["method"]): r for r in doc["records"] if r["status"] in ("ok", "timeout", "skipped")
     }
