@@ -17,7 +17,7 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from maxent import IsingModel, Moments
-from maxent.fit.mean_field import MeanField, mean_field_inverse, mean_field_start
+from maxent.fit.mean_field import MeanField, mean_field_inverse, mean_field_start, oas_shrinkage
 
 
 @contextlib.contextmanager
@@ -159,7 +159,41 @@ def test_moments_input_equals_samples_input_and_sklearn_api(sk20):
     assert {"iteration", "err_m", "err_C"} <= set(a.history_.columns)
 
 
-@pytest.mark.parametrize("kw, match", [({"method": "bethe"}, "method"), ({"shrinkage": 1.0}, "shrinkage")])
+@pytest.mark.parametrize("M", [20, 200, 5000])
+def test_oas_shrinkage_equals_sklearn_oas_on_standardized_samples(M):
+    from sklearn.covariance import oas
+
+    truth = IsingModel.random_sk(12, beta=0.6, h_std=0.3, random_state=5)
+    with one_thread():
+        X = truth.sample(M, random_state=M).astype(np.float64)
+    mom = Moments.from_samples(X)
+    c = mom.connected()
+    Z = (X - mom.m) / np.sqrt(np.diag(c))
+    a = oas_shrinkage(c, M)
+    assert a == pytest.approx(oas(Z)[1], rel=1e-10)
+    # more samples, less shrinkage; the fit records what it used
+    est = MeanField(shrinkage="auto").fit(X)
+    assert est.history_["shrinkage"].iloc[0] == pytest.approx(a)
+
+
+def test_auto_shrinkage_fits_singular_data_and_beats_no_shrinkage_when_scarce():
+    truth = IsingModel.random_sk(20, beta=0.5, h_std=0.1, random_state=7)
+    with one_thread():
+        X = truth.sample(40, random_state=3)  # M = 2N: c is noisy, its inverse wild
+        Y = truth.sample(15, random_state=4)  # M < N: c is singular
+    errs = {a: rmse_upper(MeanField(shrinkage=a).fit(X).J_, truth.J) for a in (0.0, "auto")}
+    assert errs["auto"] < 0.5 * errs[0.0]
+    assert np.all(np.isfinite(MeanField(shrinkage="auto").fit(Y).J_))
+    with pytest.raises(ValueError, match="n_samples"):
+        MeanField(shrinkage="auto").fit(Moments(*truth.moments()))  # sample count unknown
+    with pytest.raises(ValueError, match="n_samples"):
+        oas_shrinkage(np.eye(3), 0)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [({"method": "bethe"}, "method"), ({"shrinkage": 1.0}, "shrinkage"), ({"shrinkage": "oas"}, "auto")],
+)
 def test_bad_hyperparameters(kw, match):
     X = np.array([[1, -1], [-1, 1], [1, 1]])
     with pytest.raises(ValueError, match=match):

@@ -25,7 +25,18 @@ Penalties (each pair counted twice, as in N separate per-spin regressions with t
 
 The L2 problem is solved with scipy's L-BFGS-B; the L1 problem with L-BFGS-B on the split
 J = J+ - J-, J+, J- >= 0 (the penalty becomes linear and smooth; couplings at the bounds are
-exact zeros). The heavy work, two (M, N) x (N, N) products per evaluation, runs in torch on
+exact zeros). The default start is naive mean field on correlations shrunk by the OAS rule
+(:func:`~maxent.fit.mean_field.oas_shrinkage`) with Onsager-corrected fields; at weak coupling it
+is already at the statistical accuracy of the answer. L-BFGS-B then runs on variables rescaled
+by the Hessian diagonal at the start (``precondition=True``),
+
+    d^2f/dh_i^2 = w_i + alpha_h,    d^2f/dJ_ij^2 = w_i + w_j + 2 alpha,    w_i = <1 - tanh^2 H_i>,
+
+so nearly frozen spins (small w_i) do not dominate the conditioning. L-BFGS-B iterations to
+tol = 1e-4 (L2, alpha = 1e-4; the problems of benchmarks/results/inverse_ising.md), with the
+former start (nMF, fixed shrinkage 0.2) / the OAS start / the OAS start and preconditioning:
+N=100 SK beta=0.5: 15 / 9 / 6; N=20 beta=1.5: 39 / 41 / 30; N=100 sparse strong couplings:
+- / 146 / 89. The heavy work, two (M, N) x (N, N) products per evaluation, runs in torch on
 ``device`` ("cpu" or "cuda"), in row chunks, in ``dtype`` (float64 by default; float32 halves
 the memory and is up to twice as fast on CPU; its objective is exact to ~1e-7 relative, so
 gradients below ~1e-4 cannot be resolved: use ``tol >= 1e-4`` with it; the fitted J differ from
@@ -99,6 +110,7 @@ def _torch_device(device: str | torch.device) -> torch.device:
     return dev
 
 
+_W_FLOOR = 1e-3  # floor on the curvature <sech^2 H_i> in the preconditioner (frozen spins)
 _GROUP = 16  # a product of 16 numbers in [1, 2] stays below 2^16: exact enough, never overflows
 
 
@@ -144,6 +156,18 @@ class _PLObjective:
         # (every parallel region waits for a descheduled thread): one thread below N = 256.
         self.n_threads = 1 if (device.type == "cpu" and self.N < 256) else None
         self.n_eval = 0
+
+    def curvature(self, h: np.ndarray, J: np.ndarray) -> np.ndarray:
+        """w_i = mean_mu (1 - tanh^2 H_mu,i) (N,): the diagonal of the Hessian in K_ij (any j)."""
+        dev, dt = self.device, self.dtype
+        Jt = torch.as_tensor(J).to(device=dev, dtype=dt)
+        ht = torch.as_tensor(h).to(device=dev, dtype=dt)
+        w = torch.zeros(self.N, device=dev, dtype=torch.float64)
+        with _threads(self.n_threads):
+            for start in range(0, self.M, self.batch_size):
+                T = torch.tanh(torch.addmm(ht, self.X[start : start + self.batch_size], Jt))
+                w += (1.0 - T * T).sum(0, dtype=torch.float64)
+        return w.cpu().numpy() / self.M
 
     def __call__(self, h: np.ndarray, J: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Return f, df/dh (N,), df/dK (N, N) for fields h and coupling matrix J."""
@@ -195,6 +219,7 @@ def _fit_pl(
     device: str | torch.device,
     dtype: str,
     batch_size: int | None,
+    precondition: bool = True,
 ) -> FitResult:
     a, ah = _check_pl_params(penalty, alpha, alpha_h)
     max_iter = int(max_iter)
@@ -214,7 +239,7 @@ def _fit_pl(
     iu = np.triu_indices(N, 1)
     P = iu[0].size
     if h0 is None or J0 is None:
-        hs, Js = mean_field_start(m, C)
+        hs, Js = mean_field_start(m, C, shrinkage="auto", n_samples=M, onsager_fields=True)
         h0 = hs if h0 is None else h0
         J0 = Js if J0 is None else J0
     h0 = np.asarray(h0, dtype=np.float64)
@@ -229,6 +254,18 @@ def _fit_pl(
     else:
         theta0 = np.concatenate([h0, ju0])
         bounds = None
+
+    # Diagonal preconditioning: L-BFGS-B works on z = theta / scale, with scale^-2 the diagonal of
+    # the Hessian at the start: w_i + alpha_h for h_i, w_i + w_j + 2 alpha for J_ij (the data
+    # term contributes w_i through K_ij and w_j through K_ji; x_j^2 = 1), w_i = <sech^2 H_i>.
+    # Nearly frozen spins (w_i -> 0) otherwise dominate the conditioning of strong couplings.
+    if precondition:
+        w = np.maximum(obj.curvature(h0, J0), _W_FLOOR)
+        s_h = 1.0 / np.sqrt(w + ah)
+        s_J = 1.0 / np.sqrt(w[iu[0]] + w[iu[1]] + 2.0 * a)
+        scale = np.concatenate([s_h, s_J, s_J] if l1 else [s_h, s_J])
+    else:
+        scale = np.ones_like(theta0)
 
     def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = theta[:N]
@@ -270,28 +307,42 @@ def _fit_pl(
             g[N:][at_bound] = 0.0
         return float(np.max(np.abs(g), initial=0.0))
 
-    def callback(xk: np.ndarray) -> None:
+    def fun_z(z: np.ndarray) -> tuple[float, np.ndarray]:
+        f, grad = fun(scale * z)
+        return f, scale * grad
+
+    def callback(zk: np.ndarray) -> None:
+        xk = scale * zk
         if not ("theta" in last and np.array_equal(last["theta"], xk)):
             fun(xk)
-        history.append(
-            {"iteration": len(history) + 1, **last["rec"], "grad_max": projected_grad_max(xk, last["grad"])}
-        )
+        gmax = projected_grad_max(xk, last["grad"])
+        history.append({"iteration": len(history) + 1, **last["rec"], "grad_max": gmax})
+        if gmax <= tol:  # the criterion is on the gradient in theta, not in z
+            raise StopIteration
 
     # Stop on the projected gradient (gtol); the relative-decrease test (ftol) is set far
     # below the statistical scale and only ends runs that can no longer make progress.
     ftol = 1e-14 if dtype == "float64" else 1e-12
     res = scipy.optimize.minimize(
-        fun,
-        theta0,
+        fun_z,
+        theta0 / scale,
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
         callback=callback,
-        options={"maxiter": max_iter, "maxfun": 2 * max_iter + 20, "gtol": tol, "ftol": ftol, "maxcor": 20},
+        # |grad_theta| <= |grad_z| / min(scale): scipy's own gtol test never stops too early
+        options={
+            "maxiter": max_iter,
+            "maxfun": 2 * max_iter + 20,
+            "gtol": tol * float(scale.min()),
+            "ftol": ftol,
+            "maxcor": 20,
+        },
     )
-    f, grad = fun(res.x)
-    gmax = projected_grad_max(res.x, grad)
-    h, J = unpack(res.x)
+    x = scale * res.x
+    f, grad = fun(x)
+    gmax = projected_grad_max(x, grad)
+    h, J = unpack(x)
     converged = bool(gmax <= tol or (res.status == 0 and gmax <= 100 * tol))
     if not history or history[-1]["objective"] != f:
         history.append({"iteration": len(history) + 1, **last["rec"], "grad_max": gmax})
@@ -311,6 +362,7 @@ def pseudolikelihood(
     device: str = "cpu",
     dtype: str = "float64",
     batch_size: int | None = None,
+    precondition: bool = True,
 ) -> FitResult:
     """Fit h, J by maximizing the penalized pseudo-likelihood of ±1 samples.
 
@@ -337,6 +389,9 @@ def pseudolikelihood(
     batch_size : int, optional
         Rows per chunk (default: ~2^18 elements and at least 2048 rows per chunk on CPU, 2^26
         elements on GPU).
+    precondition : bool
+        Diagonal preconditioning of L-BFGS-B by the Hessian diagonal at the start (module
+        docstring); saves ~1/3 of the iterations on strongly coupled data.
 
     Returns
     -------
@@ -360,6 +415,7 @@ def pseudolikelihood(
         device=device,
         dtype=dtype,
         batch_size=batch_size,
+        precondition=precondition,
     )
 
 
@@ -386,6 +442,8 @@ class PseudoLikelihood(IsingEstimator):
         Precision of the heavy products.
     batch_size : int or None
         Rows per chunk of the data pass (None: automatic).
+    precondition : bool, default True
+        Diagonal (Hessian-diagonal) preconditioning of L-BFGS-B.
 
     Attributes
     ----------
@@ -414,6 +472,7 @@ class PseudoLikelihood(IsingEstimator):
         device: str = "cpu",
         dtype: str = "float64",
         batch_size: int | None = None,
+        precondition: bool = True,
     ) -> None:
         self.penalty = penalty
         self.alpha = alpha
@@ -423,6 +482,7 @@ class PseudoLikelihood(IsingEstimator):
         self.device = device
         self.dtype = dtype
         self.batch_size = batch_size
+        self.precondition = precondition
 
     def _allows_constant_spins(self) -> bool:
         _, ah = _check_pl_params(self.penalty, self.alpha, self.alpha_h)
@@ -445,6 +505,7 @@ class PseudoLikelihood(IsingEstimator):
             device=self.device,
             dtype=self.dtype,
             batch_size=self.batch_size,
+            precondition=self.precondition,
         )
 
 
@@ -489,7 +550,7 @@ class PseudoLikelihoodCV(IsingEstimator):
         Grid of penalties; an int n gives n values log-spaced from 1e-5 to 1e-1.
     cv : int, default 5
         Number of folds (shuffled K-fold with ``random_state``).
-    penalty, alpha_h, max_iter, tol, device, dtype, batch_size
+    penalty, alpha_h, max_iter, tol, device, dtype, batch_size, precondition
         As for :class:`PseudoLikelihood` (``alpha_h=None`` follows each alpha).
     n_jobs : int or None
         Folds fitted in parallel with joblib.
@@ -522,6 +583,7 @@ class PseudoLikelihoodCV(IsingEstimator):
         device: str = "cpu",
         dtype: str = "float64",
         batch_size: int | None = None,
+        precondition: bool = True,
         n_jobs: int | None = None,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
@@ -534,6 +596,7 @@ class PseudoLikelihoodCV(IsingEstimator):
         self.device = device
         self.dtype = dtype
         self.batch_size = batch_size
+        self.precondition = precondition
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -571,6 +634,7 @@ class PseudoLikelihoodCV(IsingEstimator):
             "device": self.device,
             "dtype": self.dtype,
             "batch_size": self.batch_size,
+            "precondition": self.precondition,
         }
         out = Parallel(n_jobs=self.n_jobs)(
             delayed(_cv_path)(X[tr], X[te], grid, params, fold) for fold, (tr, te) in enumerate(folds)
