@@ -277,10 +277,28 @@ METHODS: dict[str, Method] = {
         # ours (maxent.fit.*, imported by module path)
         Method("ours_pl", "pseudo-likelihood", "local", "ours:pseudolikelihood:PseudoLikelihood", ours=True),
         Method(
+            "ours_pl_f32",
+            "pseudo-likelihood",
+            "local",
+            "ours:pseudolikelihood:PseudoLikelihood",
+            {"dtype": "float32"},
+            ours=True,
+            note="float32 matrix products (float64 accumulation of f and grad h)",
+        ),
+        Method(
             "ours_pl_cv", "pseudo-likelihood", "local", "ours:pseudolikelihood:PseudoLikelihoodCV", ours=True
         ),
         Method("ours_nmf", "mean-field", "local", "ours:mean_field:MeanField", {"method": "nmf"}, ours=True),
         Method("ours_tap", "mean-field", "local", "ours:mean_field:MeanField", {"method": "tap"}, ours=True),
+        Method(
+            "ours_bethe_lr",
+            "mean-field",
+            "local",
+            "ours:mean_field:MeanField",
+            {"method": "bethe"},
+            ours=True,
+            note="linear-response Bethe inversion (closed form)",
+        ),
         Method("ours_exact", "boltzmann", "local", "ours:exact:ExactBoltzmann", max_n=20, ours=True),
         Method("ours_mcmc", "boltzmann", "local", "ours:mcmc:MCMCBoltzmann", ours=True),
         Method("ours_bethe", "boltzmann", "local", "ours:bethe:BetheBoltzmann", ours=True),
@@ -332,6 +350,7 @@ METHODS: dict[str, Method] = {
 DEFAULT_METHODS = [m for m in METHODS if m != "coniii_rmf"]
 QUICK_METHODS = [
     "ours_pl",
+    "ours_bethe_lr",
     "ours_nmf",
     "ours_tap",
     "ours_exact",

@@ -192,9 +192,49 @@ def test_auto_shrinkage_fits_singular_data_and_beats_no_shrinkage_when_scarce():
 
 @pytest.mark.parametrize(
     "kw, match",
-    [({"method": "bethe"}, "method"), ({"shrinkage": 1.0}, "shrinkage"), ({"shrinkage": "oas"}, "auto")],
+    [({"method": "plm"}, "method"), ({"shrinkage": 1.0}, "shrinkage"), ({"shrinkage": "oas"}, "auto")],
 )
 def test_bad_hyperparameters(kw, match):
     X = np.array([[1, -1], [-1, 1], [1, 1]])
     with pytest.raises(ValueError, match=match):
         MeanField(**kw).fit(X)
+
+
+def random_tree_model(n, seed):
+    rng = np.random.default_rng(seed)
+    J = np.zeros((n, n))
+    for i in range(1, n):
+        j = rng.integers(i)
+        J[i, j] = J[j, i] = rng.choice([-1, 1]) * rng.uniform(0.3, 1.2)
+    return IsingModel(rng.normal(0, 0.5, n), J)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bethe_inversion_is_exact_on_trees(seed):
+    truth = random_tree_model(12, seed)
+    mom = Moments(*truth.moments())
+    est = MeanField("bethe").fit(mom)
+    np.testing.assert_allclose(est.J_, truth.J, atol=1e-10)
+    np.testing.assert_allclose(est.h_, truth.h, atol=1e-10)
+    # nMF and TAP are not exact on trees with strong couplings
+    assert np.max(np.abs(MeanField("tap").fit(mom).J_ - truth.J)) > 0.1
+
+
+def test_bethe_inversion_beats_tap_on_dense_weak_couplings():
+    # exact moments of SK-like truths: the error is the approximation's alone
+    for seed in range(3):
+        truth = IsingModel.random_sk(14, beta=0.5, h_std=0.3, random_state=seed)
+        mom = Moments(*truth.moments())
+        err = {k: rmse_upper(MeanField(k).fit(mom).J_, truth.J) for k in ("nmf", "tap", "bethe")}
+        assert err["bethe"] < err["tap"] < err["nmf"]
+
+
+def test_bethe_inversion_reports_pairs_without_a_real_coupling():
+    # a strongly magnetized, strongly anti-correlated pair: no real Bethe coupling
+    m = np.array([0.9, 0.9, 0.0])
+    c = np.array([[0.19, -0.185, 0.0], [-0.185, 0.19, 0.0], [0.0, 0.0, 1.0]])
+    mom = Moments(m, c + np.outer(m, m))
+    with pytest.warns(RuntimeWarning, match="BETHE inversion: 1 pair"):
+        est = MeanField("bethe").fit(mom)
+    assert est.n_negative_discriminant_ == 1
+    assert np.all(np.isfinite(est.J_)) and np.all(np.isfinite(est.h_))
