@@ -81,15 +81,14 @@ numpy one is used unless a torch device is asked for explicitly (it gives the sa
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from maxent._threads import single_thread_blas
 from maxent._validation import check_fields_couplings, check_nonnegative, check_positive
 
 __all__ = ["BPResult", "DenseBP", "run_bp", "BPConvergenceWarning", "single_thread_blas"]
@@ -98,26 +97,6 @@ __all__ = ["BPResult", "DenseBP", "run_bp", "BPConvergenceWarning", "single_thre
 _PRODUCT_GUARD = 600.0
 #: |tanh J| this close to 1 makes (1) ill-conditioned in float64 (|J| > ~14)
 _MAX_TANH = 1.0 - 1e-12
-
-
-_CONTROLLER: Any = None
-
-
-@contextlib.contextmanager
-def single_thread_blas() -> Iterator[None]:
-    """Limit BLAS to one thread inside the block (cheap: a cached threadpoolctl controller).
-
-    The BP hot loop calls BLAS only for level-1/2 work on N^2 elements (dot products, the
-    warm-start combination), where threads bring nothing and, on a busy machine, cost up to
-    ~50x in spin-waiting (measured: np.vdot on 675^2 elements 8 ms vs 0.13 ms single-threaded).
-    """
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    with _CONTROLLER.limit(limits=1, user_api="blas"):
-        yield
 
 
 class BPConvergenceWarning(ConvergenceWarning):

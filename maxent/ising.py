@@ -9,7 +9,8 @@ sum_i h_i s_i) = -(s^T J s / 2 + h^T s), so P(s) = exp(-E(s)) / Z and
 log P(s) = -E(s) - log Z.
 
 Exact quantities (log Z, magnetizations, correlations, exact samples) enumerate all 2^N states
-in vectorized chunks and are refused for N > ``MAX_EXACT_SPINS`` (= 24: 16.7 M states). MCMC
+in vectorized chunks and are refused for N > ``MAX_EXACT_SPINS`` (= 24: 16.7 M states); their
+products (chunk x N) @ (N x N) run on one BLAS thread (threads only add overhead at this size). MCMC
 sampling (Gibbs, Metropolis) is vectorized over independent chains (see :mod:`maxent.mcmc`).
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from maxent._atomic import atomic_savez, load_npz
+from maxent._threads import single_thread_blas
 from maxent._validation import check_fields_couplings, check_spins
 
 __all__ = ["IsingModel", "MAX_EXACT_SPINS", "enumerate_states", "check_exact_size"]
@@ -125,19 +127,20 @@ class IsingModel:
         C_acc = np.zeros((n, n))
         shift = -np.inf  # accumulators are stored as sum(w * exp(-shift))
         z_acc = 0.0
-        for S in enumerate_states(n):
-            logw = 0.5 * np.einsum("bi,bi->b", S @ self.J, S) + S @ self.h
-            cmax = float(logw.max())
-            if cmax > shift:
-                scale = np.exp(shift - cmax) if np.isfinite(shift) else 0.0
-                z_acc *= scale
-                m_acc *= scale
-                C_acc *= scale
-                shift = cmax
-            w = np.exp(logw - shift)
-            z_acc += w.sum()
-            m_acc += w @ S
-            C_acc += (S * w[:, None]).T @ S
+        with single_thread_blas():  # N <= 24: small products, threads only add overhead
+            for S in enumerate_states(n):
+                logw = 0.5 * np.einsum("bi,bi->b", S @ self.J, S) + S @ self.h
+                cmax = float(logw.max())
+                if cmax > shift:
+                    scale = np.exp(shift - cmax) if np.isfinite(shift) else 0.0
+                    z_acc *= scale
+                    m_acc *= scale
+                    C_acc *= scale
+                    shift = cmax
+                w = np.exp(logw - shift)
+                z_acc += w.sum()
+                m_acc += w @ S
+                C_acc += (S * w[:, None]).T @ S
         log_z = shift + np.log(z_acc)
         m = m_acc / z_acc
         C = C_acc / z_acc
@@ -175,6 +178,7 @@ class IsingModel:
         thin: int = 1,
         random_state: int | np.random.Generator | None = None,
         device: str = "cpu",
+        init: np.ndarray | None = None,
     ) -> np.ndarray:
         """Draw ``n`` samples, returned as int8 (n, N) ±1.
 
@@ -191,12 +195,19 @@ class IsingModel:
             Seed; the same seed gives the same samples.
         device : str
             torch device for MCMC ("cpu" or "cuda").
+        init : array-like (n_chains, N) of ±1, optional
+            MCMC only: the initial state of each chain (row c starts chain c; burn-in still
+            applies); by default uniformly random. Chains started at data rows sample a model
+            with several valleys (e.g. the mirrored states s and -s of an ordered model) where
+            the data live. See :func:`maxent.mcmc.sample_chains`.
         """
         if int(n) != n or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         n = int(n)
         rng = np.random.default_rng(random_state)
         if method == "exact":
+            if init is not None:
+                raise ValueError("init (initial chain states) applies to MCMC only, not to method='exact'")
             return self._sample_exact(n, rng)
         if method in ("gibbs", "metropolis"):
             from maxent.mcmc import sample_chains
@@ -211,6 +222,7 @@ class IsingModel:
                 thin=thin,
                 rng=rng,
                 device=device,
+                init=init,
             )
         raise ValueError(f"unknown sampling method {method!r}; use 'exact', 'gibbs' or 'metropolis'")
 
@@ -223,16 +235,17 @@ class IsingModel:
         out = np.empty((n, nspin), dtype=np.int8)
         cum = 0.0
         filled = 0
-        for S in enumerate_states(nspin):
-            p = np.exp(0.5 * np.einsum("bi,bi->b", S @ self.J, S) + S @ self.h - log_z)
-            cp = cum + np.cumsum(p)
-            end = np.searchsorted(u, cp[-1], side="right") if filled < n else filled
-            if end > filled:
-                idx = np.searchsorted(cp, u[filled:end], side="right")
-                idx = np.minimum(idx, S.shape[0] - 1)
-                out[filled:end] = S[idx].astype(np.int8)
-                filled = end
-            cum = cp[-1]
+        with single_thread_blas():  # N <= 24: small products, threads only add overhead
+            for S in enumerate_states(nspin):
+                p = np.exp(0.5 * np.einsum("bi,bi->b", S @ self.J, S) + S @ self.h - log_z)
+                cp = cum + np.cumsum(p)
+                end = np.searchsorted(u, cp[-1], side="right") if filled < n else filled
+                if end > filled:
+                    idx = np.searchsorted(cp, u[filled:end], side="right")
+                    idx = np.minimum(idx, S.shape[0] - 1)
+                    out[filled:end] = S[idx].astype(np.int8)
+                    filled = end
+                cum = cp[-1]
         if filled < n:  # rounding: u above the float sum of probabilities -> last state
             out[filled:] = S[-1].astype(np.int8)
         return out[order]

@@ -78,6 +78,17 @@ def _check_int(value: object, name: str, minimum: int) -> int:
     return int(value)
 
 
+def _check_init(init: object, n_chains: int, n_spins: int) -> np.ndarray:
+    """Validate initial chain states: shape (n_chains, N), entries exactly ±1; returns float64."""
+    shape = np.shape(init)
+    if shape != (n_chains, n_spins):
+        raise ValueError(
+            f"init has shape {shape}, expected (n_chains, N) = ({n_chains}, {n_spins}): "
+            "one ±1 state per chain"
+        )
+    return check_spins(init, name="init", n_spins=n_spins)
+
+
 def _check_method(method: str) -> str:
     if method not in _METHODS:
         raise ValueError(f"unknown MCMC method {method!r}; use 'gibbs' or 'metropolis'")
@@ -284,14 +295,16 @@ def sample_chains(
     dtype: str = "float32",
     block_size: int = DEFAULT_BLOCK,
     global_flip: bool = False,
+    init: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw ``n`` configurations from the Ising model (h, J) by MCMC.
 
-    ``min(n_chains, n)`` independent chains start from uniformly random states, are burned in
-    for ``burn`` sweeps, then record their state every ``thin`` sweeps until ``n`` states are
-    collected. Rows are ordered record by record: rows 0..C-1 are the first record of chains
-    0..C-1, and so on (the last record may be partial). Successive records of one chain are
-    correlated; the effective sample size is about n / (autocorrelation time in records).
+    ``C = min(n_chains, n)`` independent chains start from uniformly random states (or from
+    ``init``), are burned in for ``burn`` sweeps, then record their state every ``thin`` sweeps
+    until ``n`` states are collected. Rows are ordered record by record: rows 0..C-1 are the
+    first record of chains 0..C-1, and so on (the last record may be partial). Successive records
+    of one chain are correlated; the effective sample size is about n / (autocorrelation time in
+    records).
 
     Parameters
     ----------
@@ -319,6 +332,11 @@ def sample_chains(
     global_flip : bool
         Add an exact whole-configuration flip move after every sweep (see
         :class:`PersistentChains`).
+    init : array-like (n_chains, N) of ±1, optional
+        Initial states, one row per chain (row c starts chain c); by default uniformly random.
+        Starting at data rows keeps chains in the region of a model with several valleys where
+        the data live (single-spin chains rarely cross between valleys). Burn-in still applies.
+        If n < n_chains, only the first n rows are used.
 
     Returns
     -------
@@ -329,6 +347,9 @@ def sample_chains(
     burn = _check_int(burn, "burn", 0)
     thin = _check_int(thin, "thin", 1)
     _check_method(method)
+    if init is not None:
+        h, J = check_fields_couplings(h, J)
+        init = _check_init(init, n_chains, h.shape[0])[: min(n_chains, n)]
     chains = PersistentChains(
         h,
         J,
@@ -339,6 +360,7 @@ def sample_chains(
         dtype=dtype,
         block_size=block_size,
         global_flip=global_flip,
+        init=init,
     )
     n_records = math.ceil(n / chains.n_chains)
     out = np.empty((n_records * chains.n_chains, chains.n_spins), dtype=np.int8)

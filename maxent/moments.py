@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maxent._threads import single_thread_if_small
 from maxent._validation import check_spins
 
 __all__ = ["Moments", "three_point"]
@@ -63,7 +64,8 @@ class Moments:
             raise ValueError("|C_ij| must be <= 1 for ±1 spins")
         # The covariance C - m m^T of any distribution on ±1 spins is PSD.
         cov = C - np.outer(m, m)
-        lam_min = float(np.linalg.eigvalsh(0.5 * (cov + cov.T))[0])
+        with single_thread_if_small(n, work=n**3):  # small LAPACK call: threads only add overhead
+            lam_min = float(np.linalg.eigvalsh(0.5 * (cov + cov.T))[0])
         if lam_min < -1e-8 * max(1.0, n):
             raise ValueError(
                 f"inconsistent moments: the covariance C - m m^T is not positive semidefinite "
@@ -83,11 +85,16 @@ class Moments:
 
     @classmethod
     def from_samples(cls, X: np.ndarray) -> Moments:
-        """Moments of ±1 samples X (M, N); refuses anything but exact ±1 entries and M < 1."""
+        """Moments of ±1 samples X (M, N); refuses anything but exact ±1 entries and M < 1.
+
+        For N < 256 the product X^T X runs on one BLAS thread (threads only add overhead there;
+        see :mod:`maxent._threads`).
+        """
         Xf = check_spins(X, name="X", min_samples=1)
-        M = Xf.shape[0]
+        M, N = Xf.shape
         m = Xf.mean(axis=0)
-        C = (Xf.T @ Xf) / M
+        with single_thread_if_small(N, work=M * N * N):
+            C = (Xf.T @ Xf) / M
         return cls(m, C, M)
 
     def connected(self) -> np.ndarray:

@@ -133,6 +133,56 @@ def test_reproducible_with_seed(problem):
     np.testing.assert_array_equal(a["model"].to_numpy(), b["model"].to_numpy())
 
 
+def test_chains_start_at_data_rows_for_a_broken_model():
+    # Ordered ferromagnet (N J = 3, Curie-Weiss beta = 3) tilted by a field: the valley around +1
+    # holds ~99% of the exact mass, the mirrored valley around -1 the rest, and single-spin chains
+    # practically never cross between them (barrier ~10 in log-probability). Chains from random
+    # states fall into the wrong valley about 40% of the time; chains from data rows populate
+    # the valleys as the data do.
+    n = 12
+    J = np.full((n, n), 0.25)
+    np.fill_diagonal(J, 0.0)
+    model = IsingModel(np.full(n, 0.2), J)
+    m_exact, _ = model.moments()
+    X = model.sample(4000, random_state=1)  # exact samples: the data of a perfect fit
+    p_minor = np.mean(X.sum(axis=1) < 0)
+    assert 0.002 < p_minor < 0.03  # both valleys are present in the data
+    kw = dict(sampler="gibbs", n_model_samples=4000, n_chains=256, burn=200, n_triplets=50)
+    q_data = fit_quality(model, X, random_state=0, **kw)
+    q_rand = fit_quality(model, X, chain_start="random", random_state=0, **kw)
+    assert q_data.attrs["chain_start"] == "data" and q_rand.attrs["chain_start"] == "random"
+    m_data = q_data.loc[q_data["statistic"] == "m", "model"].to_numpy()
+    m_rand = q_rand.loc[q_rand["statistic"] == "m", "model"].to_numpy()
+    # Model magnetizations against the exact ones. With data starts the error is dominated by the
+    # number of chains that start in the minor valley (binomial): sd ~ 2 m sqrt(p (1 - p) / C),
+    # about 0.011 here; allow 5 of those (measured over 18 seeds: at most 3.7).
+    tol = 5 * 2 * np.sqrt(p_minor * (1 - p_minor) / 256)
+    assert np.max(np.abs(m_data - m_exact)) < tol
+    assert np.min(np.abs(m_rand - m_exact)) > 0.3 > 5 * tol
+    # the quality table: consistent with data starts, many times the noise with random starts
+    s_data = quality_summary(q_data).set_index("statistic")
+    s_rand = quality_summary(q_rand).set_index("statistic")
+    # MCMC samples are correlated (se is a lower bound): measured 0.5-6.3 with data starts, 42-49
+    # with random starts
+    assert s_data.loc["m", "rmse_ratio"] < 10 < s_rand.loc["m", "rmse_ratio"]
+    for stat in ("m", "C_connected", "energy"):
+        key = "js_distance" if stat == "energy" else "rmse_ratio"
+        assert s_rand.loc[stat, key] > 4 * s_data.loc[stat, key], stat
+
+
+def test_chain_start_exact_sampler_and_bad_value(problem):
+    truth, X, *_ = problem
+    q = fit_quality(truth, X[:200], n_model_samples=200, n_triplets=10, random_state=0)
+    assert q.attrs["sampler"] == "exact" and q.attrs["chain_start"] is None
+    with pytest.raises(ValueError, match="chain_start"):
+        fit_quality(truth, X, chain_start="zeros")
+    # more chains than data rows: rows are drawn with replacement
+    q = fit_quality(
+        truth, X[:20], sampler="metropolis", n_model_samples=400, n_chains=64, burn=5, n_triplets=10
+    )
+    assert q.attrs["chain_start"] == "data" and q.attrs["n_model_samples"] == 400
+
+
 def test_connected_variance_formula_is_exact():
     # For ±1 spins Var(ds_i ds_j) = 1 - m_i^2 - m_j^2 - 3 m_i^2 m_j^2 + 4 m_i m_j C_ij - c_ij^2,
     # exactly, for the empirical distribution of any sample (with its own m and C)

@@ -133,6 +133,52 @@ def test_reproducible_with_seed_and_shapes():
     assert sample_chains(model.h, model.J, 5, n_chains=64, burn=1, rng=0).shape == (5, 12)
 
 
+def _frozen_ferromagnet(n: int = 6, coupling: float = 5.0) -> IsingModel:
+    """Uniform ferromagnet so strong that a single-spin flip from an aligned state costs dE = 2 (n-1) J."""
+    J = np.full((n, n), coupling)
+    np.fill_diagonal(J, 0.0)
+    return IsingModel(np.zeros(n), J)
+
+
+@pytest.mark.parametrize("method", ["gibbs", "metropolis"])
+def test_init_sets_the_state_each_chain_starts_from(method):
+    # flipping one spin of an aligned state costs dE = 50 (acceptance ~e^-50): each chain stays
+    # exactly at its initial aligned state, which identifies the start of every chain
+    model = _frozen_ferromagnet()
+    signs = np.array([1, -1, -1, 1, 1, 1, -1, 1])
+    init = np.repeat(signs[:, None], 6, axis=1).astype(np.int8)
+    X = sample_chains(model.h, model.J, 80, method=method, n_chains=8, burn=20, init=init, rng=0)
+    np.testing.assert_array_equal(X.reshape(10, 8, 6), np.broadcast_to(init, (10, 8, 6)))
+    # the same through IsingModel.sample (float input accepted); fewer samples than chains:
+    # only the first n rows of init start chains
+    Y = model.sample(3, method=method, n_chains=8, burn=5, init=init.astype(float), random_state=1)
+    np.testing.assert_array_equal(Y, init[:3])
+
+
+def test_init_validation():
+    model = IsingModel.random_sk(5, random_state=0)
+    good = np.ones((4, 5))
+    for bad in (np.ones((3, 5)), np.ones((4, 6)), np.ones(5), np.ones((1, 4, 5))):
+        with pytest.raises(ValueError, match=r"init has shape .* expected \(n_chains, N\) = \(4, 5\)"):
+            sample_chains(model.h, model.J, 10, n_chains=4, init=bad)
+    # validated against n_chains even when fewer samples than chains are drawn
+    with pytest.raises(ValueError, match="init has shape"):
+        sample_chains(model.h, model.J, 2, n_chains=4, init=good[:2])
+    for value in (0.0, 0.5, 2.0, np.nan):
+        bad = good.copy()
+        bad[2, 3] = value
+        with pytest.raises(ValueError, match=r"init must contain only \+1 and -1.*row 2, column 3"):
+            sample_chains(model.h, model.J, 10, n_chains=4, init=bad)
+    with pytest.raises(TypeError, match="init must be a numeric array"):
+        sample_chains(model.h, model.J, 10, n_chains=4, init=good.astype(bool))
+    with pytest.raises(ValueError, match="init has shape"):
+        model.sample(10, method="gibbs", n_chains=4, init=np.ones((4, 4)))
+    with pytest.raises(ValueError, match="only \\+1 and -1"):
+        model.sample(10, method="metropolis", n_chains=4, init=np.zeros((4, 5)))
+    with pytest.raises(ValueError, match="MCMC only"):
+        model.sample(10, method="exact", init=good)
+
+
 def test_persistent_chains_api():
     model = IsingModel.random_sk(8, beta=0.5, random_state=0)
     pc = PersistentChains(model.h, model.J, 32, rng=0)

@@ -156,3 +156,27 @@ def test_three_point_validation():
         three_point(X, np.array([[0, 1, 7]]))
     with pytest.raises(ValueError, match="at least 3 spins"):
         three_point(np.ones((4, 2)))
+
+
+def test_small_problems_run_blas_single_threaded_and_restore():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from maxent._threads import MIN_THREADED_WORK, single_thread_if_small
+
+    def blas_threads() -> list[int]:
+        return [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert before and all(n == 2 for n in before)
+        with single_thread_if_small(100, work=MIN_THREADED_WORK):
+            assert all(n == 1 for n in blas_threads())
+        assert blas_threads() == before
+        with single_thread_if_small(256, work=1e12):  # not small: left alone
+            assert blas_threads() == before
+        with single_thread_if_small(100, work=MIN_THREADED_WORK - 1):  # single-threaded anyway
+            assert blas_threads() == before
+        X = np.where(np.random.default_rng(0).random((300, 40)) < 0.5, 1, -1)
+        mom = Moments.from_samples(X)  # M N^2 above the threshold: the limited path
+        np.testing.assert_allclose(mom.C, X.T @ X / 300, rtol=0, atol=1e-14)
+        assert blas_threads() == before

@@ -11,13 +11,14 @@ so its quality shows in everything else (Zou & Huang 2021; Schneidman et al. 200
 * the mean log-likelihood of the data (training and held-out): exact for N <= 20, the
   pseudo-log-likelihood sum_i log P(s_i | s_-i) above.
 
-:func:`fit_quality` draws samples from the model (exactly for N <= 20, by MCMC above) and
-returns one tidy DataFrame with one row per observation: a statistic evaluated on the data
-(column ``data``) and on the model (column ``model``: on model samples, or exactly where
-possible: the model's own mean log-likelihood is -entropy), with ``se``, the standard deviation
-of data - model expected from sampling noise alone (data and model samples independent). A
-good fit has |data - model| ~ se; :func:`quality_summary` condenses this into rmse / noise rmse
-per statistic, correlations and histogram distances; :func:`plot_fit_quality` draws it.
+:func:`fit_quality` draws samples from the model (exactly for N <= 20, by MCMC above, the chains
+started at data rows by default) and returns one tidy DataFrame with one row per observation: a
+statistic evaluated on the data (column ``data``) and on the model (column ``model``: on model
+samples, or exactly where possible: the model's own mean log-likelihood is -entropy), with
+``se``, the standard deviation of data - model expected from sampling noise alone (data and
+model samples independent). A good fit has |data - model| ~ se; :func:`quality_summary`
+condenses this into rmse / noise rmse per statistic, correlations and histogram distances;
+:func:`plot_fit_quality` draws it.
 
 Sampling-noise formulas (M data samples, M' model samples, samples assumed independent; MCMC
 samples are correlated, so se is then a lower bound):
@@ -46,6 +47,7 @@ EXACT_QUALITY_SPINS = 20
 _SCATTER = ("m", "C_connected", "T_three_point")
 _HISTS = ("energy", "overlap")
 _SAMPLERS = ("auto", "exact", "gibbs", "metropolis")
+_CHAIN_STARTS = ("data", "random")
 _VAR_ROWS = 20000
 
 
@@ -62,6 +64,7 @@ def fit_quality(
     n_chains: int = 256,
     burn: int = 500,
     thin: int = 2,
+    chain_start: str = "data",
     random_state: int | np.random.Generator | None = None,
     device: str = "cpu",
 ) -> pd.DataFrame:
@@ -89,6 +92,18 @@ def fit_quality(
         edges fall between the possible values -1, -1 + 2/N, ..., 1).
     n_chains, burn, thin : int
         MCMC settings (see :meth:`maxent.IsingModel.sample`).
+    chain_start : {"data", "random"}
+        Initial states of the MCMC chains (ignored by the exact sampler). "data" (default): each
+        chain starts at a random row of ``X`` (without replacement while ``n_chains <= M``), the
+        standard check of a fitted model: it is sampled near where the data live, then burned in.
+        This matters for models with several valleys, e.g. an ordered ("broken") model whose
+        states s and -s both have a valley: single-spin chains practically never cross between
+        them, so chains from random states populate the valleys in proportions set by where they
+        happened to start, not by the valley weights, and the model statistics can come out
+        mirrored (magnetizations anti-correlated with the data). With data starts the valleys
+        are populated in the data's proportions; what is checked is then the model within the
+        valleys the data visit (valley weights, and valleys the data never visit, are not
+        tested). "random": uniformly random states.
     random_state : int, Generator or None
         Seed for the model samples, the triplets and the overlap subsets.
     device : str
@@ -104,7 +119,8 @@ def fit_quality(
         ``bin_lo``, ``bin_hi`` (histogram bins; NaN elsewhere). Histogram rows hold bin fractions.
         Log-likelihoods are means per sample; their ``model`` value is the model's own
         expectation (-entropy, or the mean pseudo-log-likelihood of model samples).
-        ``df.attrs`` records n_spins, n_data, n_test, n_model_samples and the sampler.
+        ``df.attrs`` records n_spins, n_data, n_test, n_model_samples, the sampler and
+        chain_start (None for the exact sampler).
     """
     if not isinstance(model, IsingModel):
         raise TypeError(f"model must be a maxent.IsingModel, got {type(model).__name__}")
@@ -115,6 +131,8 @@ def fit_quality(
         raise ValueError(f"sampler must be one of {_SAMPLERS}, got {sampler!r}")
     if sampler == "auto":
         sampler = "exact" if N <= EXACT_QUALITY_SPINS else "gibbs"
+    if chain_start not in _CHAIN_STARTS:
+        raise ValueError(f"chain_start must be one of {_CHAIN_STARTS}, got {chain_start!r}")
     M = Xf.shape[0]
     n_model = max(M, 10000) if n_model_samples is None else _check_int(n_model_samples, "n_model_samples", 2)
     n_triplets = _check_int(n_triplets, "n_triplets", 1)
@@ -122,8 +140,20 @@ def fit_quality(
     bins = _check_int(bins, "bins", 1)
     rng = np.random.default_rng(random_state)
 
+    init = None
+    start = None if sampler == "exact" else chain_start
+    if start == "data":
+        n_chains = min(_check_int(n_chains, "n_chains", 1), n_model)
+        init = Xf[rng.choice(M, n_chains, replace=n_chains > M)]
     Y = model.sample(
-        n_model, method=sampler, n_chains=n_chains, burn=burn, thin=thin, random_state=rng, device=device
+        n_model,
+        method=sampler,
+        n_chains=n_chains,
+        burn=burn,
+        thin=thin,
+        random_state=rng,
+        device=device,
+        init=init,
     ).astype(np.float64)
     Mp = Y.shape[0]
     frames = []
@@ -187,6 +217,7 @@ def fit_quality(
             "n_test": 0 if Xt is None else Xt.shape[0],
             "n_model_samples": Mp,
             "sampler": sampler,
+            "chain_start": start,
         }
     )
     return df
