@@ -75,7 +75,7 @@ def check_spins(
         raise ValueError(f"{name} needs at least {min_samples} samples, got {m}")
     if n_spins is not None and n != n_spins:
         raise ValueError(f"{name} has {n} spins per sample, expected {n_spins}")
-    bad = (arr != 1) & (arr != -1)
+    bad = np.abs(arr) != 1  # NaN, inf and int8's -128 (whose abs is -128) are caught too
     if bad.any():
         rows, cols = np.nonzero(bad)
         raise ValueError(

@@ -180,3 +180,15 @@ def test_small_problems_run_blas_single_threaded_and_restore():
         mom = Moments.from_samples(X)  # M N^2 above the threshold: the limited path
         np.testing.assert_allclose(mom.C, X.T @ X / 300, rtol=0, atol=1e-14)
         assert blas_threads() == before
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float64])
+def test_from_samples_float32_product_is_exact(dtype):
+    # X^T X runs in float32: exact because every partial sum is an integer of magnitude <= M
+    rng = np.random.default_rng(11)
+    X = rng.choice(np.array([-1, 1], dtype=dtype), size=(30_001, 17), p=[0.2, 0.8])
+    mom = Moments.from_samples(X)
+    Xi = X.astype(np.int64)
+    M = X.shape[0]
+    np.testing.assert_array_equal(mom.C, (Xi.T @ Xi).astype(np.float64) / M)
+    np.testing.assert_array_equal(mom.m, Xi.sum(0).astype(np.float64) / M)

@@ -63,7 +63,7 @@ class IsingEstimator(BaseEstimator):
             moments, samples = X, None
         else:
             samples = check_spins(X, name="X", min_samples=2)
-            moments = Moments.from_samples(samples)
+            moments = Moments._from_checked(samples)
         const = constant_columns(moments.m)
         if const.size and not self._allows_constant_spins():
             raise ValueError(

@@ -400,7 +400,7 @@ def pseudolikelihood(
         iteration).
     """
     Xf = check_spins(X, name="X", min_samples=2)
-    mom = Moments.from_samples(Xf)
+    mom = Moments._from_checked(Xf)
     return _fit_pl(
         Xf,
         mom.m,
