@@ -62,7 +62,9 @@ class IsingEstimator(BaseEstimator):
                 raise TypeError(f"{type(self).__name__} needs the raw samples, not only their moments")
             moments, samples = X, None
         else:
-            samples = check_spins(X, name="X", min_samples=2)
+            # int8 keeps the validated copy small (no copy at all for int8 input); estimators
+            # that use the samples convert them to the precision they compute in
+            samples = check_spins(X, name="X", min_samples=2, dtype=np.int8)
             moments = Moments._from_checked(samples)
         const = constant_columns(moments.m)
         if const.size and not self._allows_constant_spins():

@@ -399,7 +399,7 @@ def pseudolikelihood(
         h (N,), J (N, N), n_iter, converged, history (objective, err_m, err_C, grad_max per
         iteration).
     """
-    Xf = check_spins(X, name="X", min_samples=2)
+    Xf = check_spins(X, name="X", min_samples=2, dtype=np.int8)
     mom = Moments._from_checked(Xf)
     return _fit_pl(
         Xf,
