@@ -141,9 +141,16 @@ def test_constant_spins_refused_by_name():
         MeanField().fit(X)
     with pytest.raises(ValueError, match=r"spins \[4\] are constant"):
         mean_field_inverse(Moments.from_samples(X))
-    # the robust start used by iterative solvers does not raise and stays finite
-    h0, J0 = mean_field_start(*(lambda mo: (mo.m, mo.C))(Moments.from_samples(X)))
-    assert np.all(np.isfinite(h0)) and np.all(np.isfinite(J0))
+    # the robust start used by iterative solvers does not raise and stays finite, for every
+    # method, also on singular correlations (M < N)
+    mom = Moments.from_samples(X)
+    few = Moments.from_samples(rng.choice([-1, 1], size=(5, 12)))
+    for method in ("nmf", "tap", "bethe"):
+        for mo in (mom, few):
+            for shrinkage in (0.0, 0.2, "auto"):
+                h0, J0 = mean_field_start(mo.m, mo.C, shrinkage, n_samples=mo.n_samples, method=method)
+                assert np.all(np.isfinite(h0)) and np.all(np.isfinite(J0))
+                assert np.abs(J0).max() <= 2.0 and np.array_equal(J0, J0.T)
 
 
 def test_moments_input_equals_samples_input_and_sklearn_api(sk20):

@@ -294,16 +294,21 @@ def mean_field_start(
     *,
     n_samples: int | None = None,
     onsager_fields: bool = False,
+    method: str = "nmf",
 ) -> tuple[np.ndarray, np.ndarray]:
     """A robust starting point for iterative solvers; never raises.
 
-    Naive mean field on the shrunk connected correlations (variances floored at 1e-2, so
-    constant spins are harmless), couplings clipped to [-clip, clip], magnetizations clipped to
-    ±0.99 for the fields h = atanh(m) - J m (plus the Onsager term m_i sum_j J_ij^2 (1 - m_j^2)
-    when ``onsager_fields``: closer to the fitted fields when J is not small). Falls back to
+    Naive mean field (``method="nmf"``), TAP, or the linear-response Bethe inversion
+    (``"bethe"``, closer to the answer for strong couplings) on the shrunk connected correlations (variances
+    floored at 1e-2, so constant spins are harmless), couplings clipped to [-clip, clip],
+    magnetizations clipped to ±0.99. nMF fields are h = atanh(m) - J m (plus the Onsager term
+    m_i sum_j J_ij^2 (1 - m_j^2) when ``onsager_fields``, and always for TAP); Bethe fields
+    are BP's. Falls back to
     J = 0 when the inversion fails. ``shrinkage="auto"`` takes the OAS intensity
     (:func:`oas_shrinkage`, needs ``n_samples``), at least 1e-3 and at most 0.9.
     """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     m = np.asarray(m, dtype=np.float64)
     n = m.shape[0]
     mc = np.clip(m, -0.99, 0.99)
@@ -316,15 +321,23 @@ def mean_field_start(
     c = (1.0 - shrinkage) * c + shrinkage * np.diag(np.diag(c))
     try:
         P = np.linalg.inv(c)
-        J = -0.5 * (P + P.T)
-        np.fill_diagonal(J, 0.0)
-        if not np.all(np.isfinite(J)):
+        A = -0.5 * (P + P.T)
+        np.fill_diagonal(A, 0.0)
+        if not np.all(np.isfinite(A)):
             raise np.linalg.LinAlgError("non-finite inverse")
+        if method == "nmf":
+            J = A
+        else:
+            J, _ = (_bethe_couplings if method == "bethe" else _tap_couplings)(A, mc)
+            J = 0.5 * (J + J.T)
+            np.fill_diagonal(J, 0.0)
         J = np.clip(J, -clip, clip)
     except np.linalg.LinAlgError:
         J = np.zeros((n, n))
+    if method == "bethe":
+        return _bethe_fields(J, mc), J
     h = np.arctanh(mc) - J @ mc
-    if onsager_fields:
+    if onsager_fields or method == "tap":
         h = h + mc * ((J**2) @ (1.0 - mc**2))
     return h, J
 

@@ -25,18 +25,19 @@ Penalties (each pair counted twice, as in N separate per-spin regressions with t
 
 The L2 problem is solved with scipy's L-BFGS-B; the L1 problem with L-BFGS-B on the split
 J = J+ - J-, J+, J- >= 0 (the penalty becomes linear and smooth; couplings at the bounds are
-exact zeros). The default start is naive mean field on correlations shrunk by the OAS rule
-(:func:`~maxent.fit.mean_field.oas_shrinkage`) with Onsager-corrected fields; at weak coupling it
-is already at the statistical accuracy of the answer. L-BFGS-B then runs on variables rescaled
+exact zeros). The default start is the linear-response Bethe inversion on correlations shrunk by
+the OAS rule (:func:`~maxent.fit.mean_field.oas_shrinkage`); at weak coupling it is already at
+the statistical accuracy of the answer. L-BFGS-B then runs on variables rescaled
 by the Hessian diagonal at the start (``precondition=True``),
 
     d^2f/dh_i^2 = w_i + alpha_h,    d^2f/dJ_ij^2 = w_i + w_j + 2 alpha,    w_i = <1 - tanh^2 H_i>,
 
 so nearly frozen spins (small w_i) do not dominate the conditioning. L-BFGS-B iterations to
 tol = 1e-4 (L2, alpha = 1e-4; the problems of benchmarks/results/inverse_ising.md), with the
-former start (nMF, fixed shrinkage 0.2) / the OAS start / the OAS start and preconditioning:
-N=100 SK beta=0.5: 15 / 9 / 6; N=20 beta=1.5: 39 / 41 / 30; N=100 sparse strong couplings:
-- / 146 / 89. The heavy work, two (M, N) x (N, N) products per evaluation, runs in torch on
+former start (nMF, fixed shrinkage 0.2) / nMF with OAS shrinkage and Onsager fields / the same
+and preconditioning / the Bethe start and preconditioning (the default): N=100 SK beta=0.5:
+15 / 9 / 6 / 6; N=20 beta=1.5: 39 / 41 / 30 / 25; N=100 sparse strong couplings:
+- / 146 / 89 / 71. The heavy work, two (M, N) x (N, N) products per evaluation, runs in torch on
 ``device`` ("cpu" or "cuda"), in row chunks, in ``dtype`` (float64 by default; float32 halves
 the memory and is up to twice as fast on CPU; its objective is exact to ~1e-7 relative, so
 gradients below ~1e-4 cannot be resolved: use ``tol >= 1e-4`` with it; the fitted J differ from
@@ -244,7 +245,7 @@ def _fit_pl(
     iu = np.triu_indices(N, 1)
     P = iu[0].size
     if h0 is None or J0 is None:
-        hs, Js = mean_field_start(m, C, shrinkage="auto", n_samples=M, onsager_fields=True)
+        hs, Js = mean_field_start(m, C, shrinkage="auto", n_samples=M, method="bethe")
         h0 = hs if h0 is None else h0
         J0 = Js if J0 is None else J0
     h0 = np.asarray(h0, dtype=np.float64)
