@@ -14,7 +14,14 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["single_thread_blas", "single_thread_if_small", "SMALL_PROBLEM_SPINS", "MIN_THREADED_WORK"]
+__all__ = [
+    "single_thread_blas",
+    "single_thread_if_small",
+    "torch_threads",
+    "limit_threads",
+    "SMALL_PROBLEM_SPINS",
+    "MIN_THREADED_WORK",
+]
 
 #: problems with fewer spins than this run their BLAS work single-threaded
 SMALL_PROBLEM_SPINS = 256
@@ -61,4 +68,33 @@ def single_thread_if_small(
         with single_thread_blas():
             yield
     else:
+        yield
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (None: leave it unchanged).
+
+    On a machine shared by more processes than cores, multi-threaded small operations stall on
+    thread barriers (tens of milliseconds each); one thread is then much faster.
+    """
+    if n_threads is None:
+        yield
+        return
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def limit_threads(n_threads: int) -> Iterator[None]:
+    """Limit both torch and BLAS (threadpoolctl) to ``n_threads`` inside the block."""
+    from threadpoolctl import threadpool_limits
+
+    with torch_threads(n_threads), threadpool_limits(limits=int(n_threads)):
         yield

@@ -1278,16 +1278,10 @@ def _timed(
     if threads is None:
         out = fn(*args, **kwargs)
     else:
-        import torch
-        from threadpoolctl import threadpool_limits
+        from maxent._threads import limit_threads
 
-        prev = torch.get_num_threads()
-        try:
-            torch.set_num_threads(threads)
-            with threadpool_limits(limits=threads):
-                out = fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(prev)
+        with limit_threads(threads):
+            out = fn(*args, **kwargs)
     return out, time.perf_counter() - t0, time.thread_time() - c0
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from maxent import IsingModel, Moments
+from maxent._threads import limit_threads
 from maxent.fit.mcmc import MCMCBoltzmann, initial_parameters, mcmc_boltzmann
 
 HISTORY_COLUMNS = {
@@ -37,11 +36,8 @@ HISTORY_COLUMNS = {
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Small operations stall on thread barriers on a busy shared CPU: one torch/BLAS thread."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
+    with limit_threads(1):
         yield
-    torch.set_num_threads(old)
 
 
 def rmse_J(A: np.ndarray, B: np.ndarray) -> float:

@@ -8,29 +8,13 @@ in maxent/fit/mean_field.py).
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
 from maxent import IsingModel, Moments
+from maxent._threads import limit_threads
 from maxent.fit.mean_field import MeanField, mean_field_inverse, mean_field_start, oas_shrinkage
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Small products gain nothing from threads and lose much on a shared CPU (waits on
-    descheduled threads): sample test data with one BLAS and one torch thread."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def rmse_upper(A, B):
@@ -41,7 +25,7 @@ def rmse_upper(A, B):
 @pytest.fixture(scope="module")
 def sk20():
     out = {}
-    with one_thread():
+    with limit_threads(1):
         for beta in (0.5, 1.5):
             truth = IsingModel.random_sk(20, beta=beta, h_std=0.1, random_state=1000)
             out[beta] = (truth, truth.sample(20_000, random_state=0))
@@ -112,7 +96,7 @@ def test_sk20_rmse_bounds(sk20, beta, bound_nmf, bound_tap):
 def test_n100_gibbs_samples_rmse():
     pytest.importorskip("maxent.mcmc")
     truth = IsingModel.random_sk(100, beta=0.5, h_std=0.1, random_state=7)
-    with one_thread():
+    with limit_threads(1):
         X = truth.sample(10_000, method="gibbs", n_chains=1000, burn=100, thin=1, random_state=0)
     r_nmf = rmse_upper(MeanField("nmf").fit(X).J_, truth.J)
     r_tap = rmse_upper(MeanField("tap").fit(X).J_, truth.J)
@@ -171,7 +155,7 @@ def test_oas_shrinkage_equals_sklearn_oas_on_standardized_samples(M):
     from sklearn.covariance import oas
 
     truth = IsingModel.random_sk(12, beta=0.6, h_std=0.3, random_state=5)
-    with one_thread():
+    with limit_threads(1):
         X = truth.sample(M, random_state=M).astype(np.float64)
     mom = Moments.from_samples(X)
     c = mom.connected()
@@ -185,7 +169,7 @@ def test_oas_shrinkage_equals_sklearn_oas_on_standardized_samples(M):
 
 def test_auto_shrinkage_fits_singular_data_and_beats_no_shrinkage_when_scarce():
     truth = IsingModel.random_sk(20, beta=0.5, h_std=0.1, random_state=7)
-    with one_thread():
+    with limit_threads(1):
         X = truth.sample(40, random_state=3)  # M = 2N: c is noisy, its inverse wild
         Y = truth.sample(15, random_state=4)  # M < N: c is singular
     errs = {a: rmse_upper(MeanField(shrinkage=a).fit(X).J_, truth.J) for a in (0.0, "auto")}

@@ -9,7 +9,6 @@ documented in maxent/fit/pseudolikelihood.py).
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -17,9 +16,9 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from maxent import IsingModel, Moments
+from maxent._threads import limit_threads
 from maxent.fit._likelihood import mean_pseudo_log_likelihood
 from maxent.fit.mean_field import MeanField
 from maxent.fit.pseudolikelihood import (
@@ -30,18 +29,6 @@ from maxent.fit.pseudolikelihood import (
 )
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Sample test data with one BLAS and one torch thread (small products, shared CPU)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def rmse_upper(A, B):
     iu = np.triu_indices(A.shape[0], 1)
     return float(np.sqrt(np.mean((A[iu] - B[iu]) ** 2)))
@@ -50,7 +37,7 @@ def rmse_upper(A, B):
 @pytest.fixture(scope="module")
 def sk20():
     out = {}
-    with one_thread():
+    with limit_threads(1):
         for beta in (0.5, 1.5):
             truth = IsingModel.random_sk(20, beta=beta, h_std=0.1, random_state=1000)
             out[beta] = (truth, truth.sample(20_000, random_state=0))
@@ -68,7 +55,7 @@ def sparse16():
             if i != j:
                 J[i, j] = J[j, i] = rng.choice([-1, 1]) * rng.uniform(0.4, 0.8)
     truth = IsingModel(rng.normal(0, 0.1, n), J)
-    with one_thread():
+    with limit_threads(1):
         X = truth.sample(10_000, random_state=1)
     return truth, X
 
@@ -139,7 +126,7 @@ def test_sk20_rmse_bounds_and_comparison(sk20, beta, bound):
 def test_n100_gibbs_samples_rmse():
     pytest.importorskip("maxent.mcmc")
     truth = IsingModel.random_sk(100, beta=0.5, h_std=0.1, random_state=7)
-    with one_thread():
+    with limit_threads(1):
         X = truth.sample(20_000, method="gibbs", n_chains=2000, burn=100, thin=1, random_state=0)
     est = PseudoLikelihood(alpha=1e-4).fit(X)
     assert est.converged_

@@ -9,10 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from threadpoolctl import threadpool_limits
 
 from maxent import IsingModel
+from maxent._threads import limit_threads
 from maxent.fit._likelihood import mean_pseudo_log_likelihood
 from maxent.fit.quality import (
     _energy_pll,
@@ -31,11 +30,8 @@ COLUMNS = ["statistic", "index", "data", "model", "se", "bin_lo", "bin_hi"]
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Small operations stall on thread barriers on a busy shared CPU: one torch/BLAS thread."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
+    with limit_threads(1):
         yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

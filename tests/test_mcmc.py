@@ -5,20 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from threadpoolctl import threadpool_limits
 
 from maxent import IsingModel
+from maxent._threads import limit_threads
 from maxent.mcmc import PersistentChains, sample_chains
 
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Small operations stall on thread barriers on a busy shared CPU: one torch/BLAS thread."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
+    with limit_threads(1):
         yield
-    torch.set_num_threads(old)
 
 
 def _features(X: np.ndarray) -> np.ndarray:

@@ -118,12 +118,10 @@ the same computation as fitting from samples.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import torch
 
+from maxent._threads import torch_threads
 from maxent._validation import check_nonnegative, check_positive
 from maxent.fit._base import FitResult, IsingEstimator
 from maxent.mcmc import PersistentChains, _check_int, _check_method, resolve_device
@@ -132,24 +130,6 @@ from maxent.moments import Moments
 __all__ = ["MCMCBoltzmann", "mcmc_boltzmann", "initial_parameters", "torch_threads"]
 
 _INITS = ("nmf", "independent", "zeros")
-
-
-@contextlib.contextmanager
-def torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Temporarily set torch's intra-op thread count (None: leave it unchanged).
-
-    On a machine shared by more processes than cores, multi-threaded small operations stall on
-    thread barriers (tens of milliseconds each); one thread is then much faster.
-    """
-    if n_threads is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def initial_parameters(

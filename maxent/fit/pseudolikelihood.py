@@ -72,9 +72,8 @@ on strongly coupled data it needs more iterations and can be slower. Larger prob
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -83,6 +82,7 @@ import torch
 from joblib import Parallel, delayed
 from sklearn.model_selection import KFold
 
+from maxent._threads import torch_threads
 from maxent._validation import check_nonnegative, check_positive, check_spins, constant_columns
 from maxent.fit._base import FitResult, IsingEstimator
 from maxent.fit._likelihood import mean_pseudo_log_likelihood
@@ -93,20 +93,6 @@ __all__ = ["pseudolikelihood", "PseudoLikelihood", "PseudoLikelihoodCV"]
 
 _PENALTIES = ("l2", "l1")
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Temporarily set torch's CPU thread count (None: leave it)."""
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _torch_device(device: str | torch.device) -> torch.device:
@@ -169,7 +155,7 @@ class _PLObjective:
         Jt = torch.as_tensor(J).to(device=dev, dtype=dt)
         ht = torch.as_tensor(h).to(device=dev, dtype=dt)
         w = torch.zeros(self.N, device=dev, dtype=torch.float64)
-        with _threads(self.n_threads):
+        with torch_threads(self.n_threads):
             for start in range(0, self.M, self.batch_size):
                 T = torch.tanh(torch.addmm(ht, self.X[start : start + self.batch_size], Jt))
                 w += (1.0 - T * T).sum(0, dtype=torch.float64)
@@ -183,7 +169,7 @@ class _PLObjective:
         gK = torch.zeros((self.N, self.N), device=dev, dtype=dt)
         gh = torch.zeros(self.N, device=dev, dtype=torch.float64)
         lc = torch.zeros((), device=dev, dtype=torch.float64)
-        with _threads(self.n_threads):
+        with torch_threads(self.n_threads):
             for start in range(0, self.M, self.batch_size):
                 Xc = self.X[start : start + self.batch_size]
                 H = torch.addmm(ht, Xc, Jt)
