@@ -149,26 +149,21 @@ class _PLObjective:
         self.n_threads = 1 if (device.type == "cpu" and self.N < 256) else None
         self.n_eval = 0
 
-    def curvature(self, h: np.ndarray, J: np.ndarray) -> np.ndarray:
-        """w_i = mean_mu (1 - tanh^2 H_mu,i) (N,): the diagonal of the Hessian in K_ij (any j)."""
-        dev, dt = self.device, self.dtype
-        Jt = torch.as_tensor(J).to(device=dev, dtype=dt)
-        ht = torch.as_tensor(h).to(device=dev, dtype=dt)
-        w = torch.zeros(self.N, device=dev, dtype=torch.float64)
-        with torch_threads(self.n_threads):
-            for start in range(0, self.M, self.batch_size):
-                T = torch.tanh(torch.addmm(ht, self.X[start : start + self.batch_size], Jt))
-                w += (1.0 - T * T).sum(0, dtype=torch.float64)
-        return w.cpu().numpy() / self.M
+    def __call__(
+        self, h: np.ndarray, J: np.ndarray, *, curvature: bool = False
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Return f, df/dh (N,), df/dK (N, N) for fields h and coupling matrix J.
 
-    def __call__(self, h: np.ndarray, J: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """Return f, df/dh (N,), df/dK (N, N) for fields h and coupling matrix J."""
+        With ``curvature=True`` also sets ``self.curvature`` to w_i = mean_mu (1 - tanh^2 H_mu,i)
+        (N,), the diagonal of the Hessian in K_ij (any j), from the same pass over the data.
+        """
         dev, dt = self.device, self.dtype
         Jt = torch.as_tensor(J).to(device=dev, dtype=dt)
         ht = torch.as_tensor(h).to(device=dev, dtype=dt)
         gK = torch.zeros((self.N, self.N), device=dev, dtype=dt)
         gh = torch.zeros(self.N, device=dev, dtype=torch.float64)
         lc = torch.zeros((), device=dev, dtype=torch.float64)
+        w = torch.zeros(self.N, device=dev, dtype=torch.float64) if curvature else None
         with torch_threads(self.n_threads):
             for start in range(0, self.M, self.batch_size):
                 Xc = self.X[start : start + self.batch_size]
@@ -179,12 +174,16 @@ class _PLObjective:
                 T = torch.sigmoid(2.0 * H).mul_(2.0).sub_(1.0)
                 lc += H.abs().sum(dtype=torch.float64) - _sum_log(T.abs().add_(1.0).view(-1))
                 gh += T.sum(0, dtype=torch.float64)
+                if w is not None:
+                    w += Xc.shape[0] - (T * T).sum(0, dtype=torch.float64)
                 gK.addmm_(Xc.T, T)
         self.n_eval += 1
         M = self.M
         f = float(lc) / M + self.N * math.log(2.0) - float(np.sum(J * self.C)) - float(h @ self.m)
         grad_h = gh.cpu().numpy() / M - self.m
         grad_K = gK.to(torch.float64).cpu().numpy() / M - self.C
+        if w is not None:
+            self.curvature = w.cpu().numpy() / M
         return f, grad_h, grad_K
 
 
@@ -247,18 +246,6 @@ def _fit_pl(
         theta0 = np.concatenate([h0, ju0])
         bounds = None
 
-    # Diagonal preconditioning: L-BFGS-B works on z = theta / scale, with scale^-2 the diagonal of
-    # the Hessian at the start: w_i + alpha_h for h_i, w_i + w_j + 2 alpha for J_ij (the data
-    # term contributes w_i through K_ij and w_j through K_ji; x_j^2 = 1), w_i = <sech^2 H_i>.
-    # Nearly frozen spins (w_i -> 0) otherwise dominate the conditioning of strong couplings.
-    if precondition:
-        w = np.maximum(obj.curvature(h0, J0), _W_FLOOR)
-        s_h = 1.0 / np.sqrt(w + ah)
-        s_J = 1.0 / np.sqrt(w[iu[0]] + w[iu[1]] + 2.0 * a)
-        scale = np.concatenate([s_h, s_J, s_J] if l1 else [s_h, s_J])
-    else:
-        scale = np.ones_like(theta0)
-
     def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = theta[:N]
         ju = theta[N : N + P] - theta[N + P :] if l1 else theta[N:]
@@ -268,9 +255,11 @@ def _fit_pl(
 
     last: dict = {}
 
-    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    def fun(theta: np.ndarray, curvature: bool = False) -> tuple[float, np.ndarray]:
+        if not curvature and "theta" in last and np.array_equal(last["theta"], theta):
+            return last["rec"]["objective"], last["grad"]  # already evaluated here
         h, J = unpack(theta)
-        f, gh, gK = obj(h, J)
+        f, gh, gK = obj(h, J, curvature=curvature)
         gJ = (gK + gK.T)[iu]
         ju = J[iu]
         rec = {
@@ -290,6 +279,19 @@ def _fit_pl(
         last.update(theta=theta.copy(), rec=rec, grad=grad)
         return f, grad
 
+    # Diagonal preconditioning: L-BFGS-B works on z = theta / scale, with scale^-2 the diagonal of
+    # the Hessian at the start: w_i + alpha_h for h_i, w_i + w_j + 2 alpha for J_ij (the data
+    # term contributes w_i through K_ij and w_j through K_ji; x_j^2 = 1), w_i = <sech^2 H_i>.
+    # Nearly frozen spins (w_i -> 0) otherwise dominate the conditioning of strong couplings.
+    if precondition:
+        fun(theta0, curvature=True)  # L-BFGS-B's first evaluation, reused below
+        w = np.maximum(obj.curvature, _W_FLOOR)
+        s_h = 1.0 / np.sqrt(w + ah)
+        s_J = 1.0 / np.sqrt(w[iu[0]] + w[iu[1]] + 2.0 * a)
+        scale = np.concatenate([s_h, s_J, s_J] if l1 else [s_h, s_J])
+    else:
+        scale = np.ones_like(theta0)
+
     history: list[dict] = []
 
     def projected_grad_max(theta: np.ndarray, grad: np.ndarray) -> float:
@@ -299,15 +301,21 @@ def _fit_pl(
             g[N:][at_bound] = 0.0
         return float(np.max(np.abs(g), initial=0.0))
 
+    z0 = theta0 / scale
+
+    def to_theta(z: np.ndarray) -> np.ndarray:
+        # the start maps back to theta0 itself (scale * (theta0 / scale) may differ in the last
+        # bit), so its evaluation made for the preconditioner is reused
+        return theta0 if np.array_equal(z, z0) else scale * z
+
     def fun_z(z: np.ndarray) -> tuple[float, np.ndarray]:
-        f, grad = fun(scale * z)
+        f, grad = fun(to_theta(z))
         return f, scale * grad
 
     def callback(zk: np.ndarray) -> None:
-        xk = scale * zk
-        if not ("theta" in last and np.array_equal(last["theta"], xk)):
-            fun(xk)
-        gmax = projected_grad_max(xk, last["grad"])
+        xk = to_theta(zk)
+        _, grad = fun(xk)
+        gmax = projected_grad_max(xk, grad)
         history.append({"iteration": len(history) + 1, **last["rec"], "grad_max": gmax})
         if gmax <= tol:  # the criterion is on the gradient in theta, not in z
             raise StopIteration
@@ -317,7 +325,7 @@ def _fit_pl(
     ftol = 1e-14 if dtype == "float64" else 1e-12
     res = scipy.optimize.minimize(
         fun_z,
-        theta0 / scale,
+        z0,
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
@@ -331,7 +339,7 @@ def _fit_pl(
             "maxcor": 20,
         },
     )
-    x = scale * res.x
+    x = to_theta(res.x)
     f, grad = fun(x)
     gmax = projected_grad_max(x, grad)
     h, J = unpack(x)
