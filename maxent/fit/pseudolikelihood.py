@@ -187,6 +187,14 @@ class _PLObjective:
         return f, grad_h, grad_K
 
 
+#: hyperparameters both estimators pass unchanged to the solver
+_SOLVER_OPTIONS = ("max_iter", "tol", "device", "dtype", "batch_size", "precondition")
+
+
+def _solver_options(est: IsingEstimator) -> dict:
+    return {name: getattr(est, name) for name in _SOLVER_OPTIONS}
+
+
 def _check_pl_params(penalty: str, alpha: float, alpha_h: float | None) -> tuple[float, float]:
     if penalty not in _PENALTIES:
         raise ValueError(f"penalty must be one of {_PENALTIES}, got {penalty!r}")
@@ -500,12 +508,7 @@ class PseudoLikelihood(IsingEstimator):
             alpha_h=self.alpha_h,
             h0=None,
             J0=None,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            device=self.device,
-            dtype=self.dtype,
-            batch_size=self.batch_size,
-            precondition=self.precondition,
+            **_solver_options(self),
         )
 
 
@@ -626,16 +629,7 @@ class PseudoLikelihoodCV(IsingEstimator):
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(2**31 - 1))
         folds = KFold(n_splits=k, shuffle=True, random_state=seed).split(X)
-        params = {
-            "penalty": self.penalty,
-            "alpha_h": self.alpha_h,
-            "max_iter": self.max_iter,
-            "tol": self.tol,
-            "device": self.device,
-            "dtype": self.dtype,
-            "batch_size": self.batch_size,
-            "precondition": self.precondition,
-        }
+        params = {"penalty": self.penalty, "alpha_h": self.alpha_h, **_solver_options(self)}
         out = Parallel(n_jobs=self.n_jobs)(
             delayed(_cv_path)(X[tr], X[te], grid, params, fold) for fold, (tr, te) in enumerate(folds)
         )
