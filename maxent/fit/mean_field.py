@@ -206,6 +206,29 @@ def _bethe_fields(J: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.arctanh(m) - u.sum(axis=1)
 
 
+def _couplings(A: np.ndarray, m: np.ndarray, method: str) -> tuple[np.ndarray, int]:
+    """J (N, N), symmetric with zero diagonal, of ``method`` from A = -(c^-1) (zero diagonal),
+    and the number of pairs i < j without a real solution (TAP, Bethe)."""
+    if method == "nmf":
+        J, n_bad = A.copy(), 0
+    else:
+        J, n_bad = (_tap_couplings if method == "tap" else _bethe_couplings)(A, m)
+    J = 0.5 * (J + J.T)
+    np.fill_diagonal(J, 0.0)
+    return J, n_bad
+
+
+def _fields(J: np.ndarray, m: np.ndarray, method: str) -> np.ndarray:
+    """Fields (N,) of ``method`` given the couplings: nMF atanh(m) - J m, TAP plus the Onsager
+    term m_i sum_j J_ij^2 (1 - m_j^2), Bethe the BP fields (module docstring)."""
+    if method == "bethe":
+        return _bethe_fields(J, m)
+    h = np.arctanh(m) - J @ m
+    if method == "tap":
+        h = h + m * ((J**2) @ (1.0 - m**2))
+    return h
+
+
 def mean_field_inverse(moments: Moments, method: str = "nmf", shrinkage: float | str = 0.0) -> FitResult:
     """Naive mean-field or TAP inversion of the connected correlations.
 
@@ -254,13 +277,7 @@ def mean_field_inverse(moments: Moments, method: str = "nmf", shrinkage: float |
     P = _inverse_connected(m, c)
     A = -P
     np.fill_diagonal(A, 0.0)
-    n_neg = 0
-    if method == "nmf":
-        J = A
-    elif method == "tap":
-        J, n_neg = _tap_couplings(A, m)
-    else:
-        J, n_neg = _bethe_couplings(A, m)
+    J, n_neg = _couplings(A, m, method)
     if n_neg:
         warnings.warn(
             f"{method.upper()} inversion: {n_neg} pair(s) have no real coupling (negative "
@@ -270,14 +287,7 @@ def mean_field_inverse(moments: Moments, method: str = "nmf", shrinkage: float |
             RuntimeWarning,
             stacklevel=2,
         )
-    J = 0.5 * (J + J.T)
-    np.fill_diagonal(J, 0.0)
-    if method == "bethe":
-        h = _bethe_fields(J, m)
-    else:
-        h = np.arctanh(m) - J @ m
-    if method == "tap":
-        h = h + m * ((J**2) @ (1.0 - m**2))
+    h = _fields(J, m, method)
     history = [
         {
             "iteration": 0,
@@ -298,18 +308,15 @@ def mean_field_start(
     clip: float = 2.0,
     *,
     n_samples: int | None = None,
-    onsager_fields: bool = False,
     method: str = "nmf",
 ) -> tuple[np.ndarray, np.ndarray]:
     """A robust starting point for iterative solvers; never raises.
 
     Naive mean field (``method="nmf"``), TAP, or the linear-response Bethe inversion
-    (``"bethe"``, closer to the answer for strong couplings) on the shrunk connected correlations (variances
-    floored at 1e-2, so constant spins are harmless), couplings clipped to [-clip, clip],
-    magnetizations clipped to ±0.99. nMF fields are h = atanh(m) - J m (plus the Onsager term
-    m_i sum_j J_ij^2 (1 - m_j^2) when ``onsager_fields``, and always for TAP); Bethe fields
-    are BP's. Falls back to
-    J = 0 when the inversion fails. ``shrinkage="auto"`` takes the OAS intensity
+    (``"bethe"``, closer to the answer for strong couplings), with the fields of the same
+    method, on the shrunk connected correlations (variances floored at 1e-2, so constant spins
+    are harmless), couplings clipped to [-clip, clip], magnetizations clipped to ±0.99. Falls
+    back to J = 0 when the inversion fails. ``shrinkage="auto"`` takes the OAS intensity
     (:func:`oas_shrinkage`, needs ``n_samples``), at least 1e-3 and at most 0.9.
     """
     if method not in _METHODS:
@@ -330,21 +337,10 @@ def mean_field_start(
         np.fill_diagonal(A, 0.0)
         if not np.all(np.isfinite(A)):
             raise np.linalg.LinAlgError("non-finite inverse")
-        if method == "nmf":
-            J = A
-        else:
-            J, _ = (_bethe_couplings if method == "bethe" else _tap_couplings)(A, mc)
-            J = 0.5 * (J + J.T)
-            np.fill_diagonal(J, 0.0)
-        J = np.clip(J, -clip, clip)
+        J = np.clip(_couplings(A, mc, method)[0], -clip, clip)
     except np.linalg.LinAlgError:
         J = np.zeros((n, n))
-    if method == "bethe":
-        return _bethe_fields(J, mc), J
-    h = np.arctanh(mc) - J @ mc
-    if onsager_fields or method == "tap":
-        h = h + mc * ((J**2) @ (1.0 - mc**2))
-    return h, J
+    return _fields(J, mc, method), J
 
 
 class MeanField(IsingEstimator):
