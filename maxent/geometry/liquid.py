@@ -46,7 +46,7 @@ from maxent.ising import IsingModel
 from maxent.moments import Moments
 from maxent.samples import WeightSamples
 
-__all__ = ["liquidity", "landscape_area", "COLUMNS"]
+__all__ = ["liquidity", "landscape_area", "entropy_gap", "COLUMNS"]
 
 #: columns of the liquidity table, in order
 COLUMNS = [
@@ -98,6 +98,18 @@ def landscape_area(df: pd.DataFrame, *, sweep: str = "down") -> float:
     d = np.clip(g["d"].to_numpy(float), 0.0, 1.0)
     gap = independent_bound(d) - g["entropy"].to_numpy(float)
     return float(np.trapezoid(gap, d))
+
+
+def entropy_gap(model: IsingModel, *, tol: float = 1e-6, damping: float = 0.0, max_iter: int = 1000) -> float:
+    """Entropy gap per spin s_ind - s_Bethe of a model at zero tilt (NaN when BP does not converge).
+
+    s_Bethe = S_Bethe / N from belief propagation; s_ind = (1/N) sum_i S_b(m_i) with the Bethe
+    magnetizations: the entropy the spins would have without couplings, given the same m.
+    """
+    bp = run_bp(model.h, model.J, tol=tol, damping=damping, max_iter=max_iter, correlations=False, warn=False)
+    if not bp.converged:
+        return float("nan")
+    return float(binary_entropy(bp.m).mean() - bp.entropy / model.n_spins)
 
 
 def _as_moments(block: str, value: Any, n_spins: int) -> tuple[Moments, np.ndarray | None]:

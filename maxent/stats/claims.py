@@ -1,0 +1,796 @@
+r"""Claims with confidence intervals and null comparisons.
+
+Every conclusion the pipeline states about the geometry of a weight space is one row of a claims
+table: a *statistic* computed on the data, its run-level bootstrap interval
+(:mod:`maxent.stats.bootstrap`), and its distribution on column-shuffled nulls
+(:mod:`maxent.stats.nulls`, same magnetizations, no correlations). A claim is stated as
+**significant** only when both
+
+* the permutation p-value p = (1 + #{null >= value}) / (K + 1) is at most ``significance``, and
+* the bootstrap interval lies above the null's median (the effect is not a bootstrap artefact),
+
+and otherwise as **not resolvable with R runs**, together with ``runs_needed``: the number of runs
+at which the effect seen would be resolved if it is real (from the 1/sqrt(R) scaling of the
+noise; an approximation, stated as such in the report). Descriptive rows (no null) carry the
+verdict "descriptive".
+
+Claims and their statistics (all per setting and block unless noted):
+
+``pair_correlations``
+    Excess mean squared Pearson correlation of the data over the null,
+    mean_{i<j} r_ij^2 - E_null[mean r^2] (E_null ~ 1/M). runs_needed: runs at which a pair of the
+    rms excess correlation is at 3 sigma, R * 9 / (excess * M).
+``pairs_resolved``
+    Fraction of pairs with |r_ij| above the null's 99.9% quantile (the null expects 0.001).
+``constrained_beyond_magnetizations``
+    Entropy gap s_ind - s_Bethe of a pseudo-likelihood fit at a *common* penalty alpha (the
+    same for every block and for the nulls): how much the couplings reduce the entropy below
+    that of independent spins with the same magnetizations.
+``generalizes_beyond_independent``
+    Held-out pseudo-log-likelihood per spin of that fit minus that of the independent-spin
+    model (fields from the training magnetizations); interval from resampling held-out runs.
+``overfitting``
+    Training minus held-out pseudo-log-likelihood per spin (descriptive).
+``most_liquid_block`` (per setting, block = the winner)
+    Headline liquidity metric: the *null-corrected* entropy gap Delta_b = gap_b - median null
+    gap_b at the common penalty. The most liquid block minimizes Delta_b; the statistic is its
+    margin min_{b != b*} Delta_b - Delta_{b*}. The null repeats the selection on shuffled data.
+``first_order_jump`` (per setting, block, reference)
+    Hysteresis area of the entropy landscape, integral |d_down(x) - d_up(x)| dx over the points
+    where both sweeps converged; nulls are refitted with the same estimator on shuffled data.
+``multiple_tap_states``
+    Fraction of TAP starts that do not end in the dominant state; Clopper-Pearson interval over
+    starts; null: the same on models fitted to shuffled data (verdict: the interval lies above
+    the null's interval).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from maxent.stats.bootstrap import basic_interval, resample_runs, run_groups, subsample_runs
+from maxent.stats.nulls import column_shuffle
+
+__all__ = [
+    "CLAIM_COLUMNS",
+    "CURVE_COLUMNS",
+    "ClaimSettings",
+    "pearson_upper",
+    "pair_claims",
+    "gap_replicates",
+    "gap_claims",
+    "ranking_claim",
+    "hysteresis_area",
+    "jump_replicates",
+    "jump_claim",
+    "tap_claim",
+    "claim_row",
+    "verdict",
+]
+
+#: columns of the claims table, in order
+CLAIM_COLUMNS = [
+    "setting",
+    "block",
+    "claim",
+    "statistic",
+    "value",
+    "ci_low",
+    "ci_high",
+    "null_value",
+    "null_quantile",
+    "p_value",
+    "n_runs",
+    "n_boot",
+    "n_null",
+    "verdict",
+    "runs_needed",
+]
+#: columns of the sample-size curve
+CURVE_COLUMNS = ["setting", "block", "statistic", "fraction", "n_runs", "value", "null_value", "excess"]
+
+
+@dataclass(frozen=True)
+class ClaimSettings:
+    """How claims are tested (see the module docstring).
+
+    alpha, alpha_h : common L2 penalties of couplings and fields of the pseudo-likelihood fits
+    n_boot, n_null : bootstrap replicates and null shuffles of the per-block claims
+    n_boot_landscape, n_null_landscape : the same for landscape claims (each costs two sweeps)
+    n_null_tap, n_starts : null fits and TAP starts per model of the TAP claim
+    level : coverage of the intervals; significance : largest p-value called significant
+    power : power at which ``runs_needed`` is computed
+    curve : fractions of the runs of the sample-size curve
+    """
+
+    alpha: float = 3.0
+    alpha_h: float = 0.01
+    n_boot: int = 49
+    n_null: int = 49
+    n_boot_landscape: int = 19
+    n_null_landscape: int = 19
+    n_null_tap: int = 4
+    n_starts: int = 256
+    level: float = 0.95
+    significance: float = 0.05
+    power: float = 0.8
+    curve: tuple[float, ...] = (0.25, 0.5, 1.0)
+
+
+# ----------------------------------------------------------------------------- verdicts
+def p_value(value: float, null: np.ndarray) -> float:
+    """One-sided permutation p-value (1 + #{null >= value}) / (K + 1); NaN without a finite value."""
+    null = np.asarray(null, dtype=np.float64)
+    null = null[np.isfinite(null)]
+    if not np.isfinite(value) or null.size == 0:
+        return float("nan")
+    return float((1 + np.sum(null >= value)) / (null.size + 1))
+
+
+def null_quantile(value: float, null: np.ndarray) -> float:
+    """Quantile of ``value`` in the null distribution (fraction below, ties counted half)."""
+    null = np.asarray(null, dtype=np.float64)
+    null = null[np.isfinite(null)]
+    if not np.isfinite(value) or null.size == 0:
+        return float("nan")
+    return float((np.sum(null < value) + 0.5 * np.sum(null == value)) / null.size)
+
+
+def runs_needed(n_runs: int, effect: float, se: float, significance: float, power: float) -> float:
+    """Runs at which an effect of this size would be significant with the given power.
+
+    Assumes the standard error scales as 1/sqrt(R):
+    R_needed = R * ((z_{1 - significance} + z_power) * se / effect)^2. NaN when no positive effect
+    is seen (more runs of the same data would not be expected to resolve it).
+    """
+    if not (np.isfinite(effect) and np.isfinite(se)) or effect <= 0 or se <= 0:
+        return float("nan")
+    z = sps.norm.ppf(1.0 - significance) + sps.norm.ppf(power)
+    return float(max(n_runs, math.ceil(n_runs * (z * se / effect) ** 2)))
+
+
+def verdict(
+    value: float, ci_low: float, null_value: float, p: float, significance: float, n_runs: int
+) -> str:
+    """ "significant" when p <= significance and the interval lies above the null median."""
+    if not np.isfinite(value):
+        return "not computed"
+    if np.isfinite(p) and p <= significance and np.isfinite(ci_low) and ci_low > null_value:
+        return "significant"
+    return f"not resolvable with {n_runs} runs"
+
+
+def claim_row(
+    setting: str,
+    block: str,
+    claim: str,
+    statistic: str,
+    value: float,
+    excess_replicates: np.ndarray,
+    null: np.ndarray | None,
+    n_runs: int,
+    cs: ClaimSettings,
+    *,
+    runs_needed_value: float | None = None,
+) -> dict:
+    """One row of the claims table.
+
+    Parameters
+    ----------
+    value : the statistic on the data
+    excess_replicates : array (B,)
+        Bootstrap replicates of the *excess over the null*: on replicate b, the statistic of the
+        resampled runs minus the statistic of a column shuffle of those same resampled runs
+        (paired, so the upward bias that repeated runs give pair statistics cancels). For a
+        descriptive row, replicates of the statistic itself.
+    null : array (K,) or None
+        The statistic on K column-shuffled copies of the data; None for a descriptive row.
+
+    The interval of ``value`` is null_value + the basic bootstrap interval of the excess
+    value - null_value, null_value being the null median; ``runs_needed`` follows
+    :func:`runs_needed` unless given.
+    """
+    reps = np.asarray(excess_replicates, dtype=np.float64)
+    enough = np.isfinite(reps).sum() >= 2
+    if null is None:
+        lo, hi = basic_interval(value, reps, cs.level) if enough else (np.nan, np.nan)
+        return _row(
+            setting,
+            block,
+            claim,
+            statistic,
+            value,
+            lo,
+            hi,
+            np.nan,
+            np.nan,
+            np.nan,
+            n_runs,
+            reps,
+            None,
+            "descriptive",
+            np.nan,
+        )
+    null = np.asarray(null, dtype=np.float64)
+    nv = float(np.nanmedian(null)) if np.isfinite(null).any() else float("nan")
+    excess = value - nv
+    lo, hi = basic_interval(excess, reps, cs.level) if enough else (np.nan, np.nan)
+    lo, hi = nv + lo, nv + hi
+    p = p_value(value, null)
+    v = verdict(value, lo, nv, p, cs.significance, n_runs)
+    if v == "significant":
+        need = float(n_runs)
+    elif runs_needed_value is not None:
+        need = runs_needed_value
+    else:
+        se = float(np.nanstd(reps, ddof=1)) if enough else float("nan")
+        need = runs_needed(n_runs, excess, se, cs.significance, cs.power)
+    return _row(
+        setting,
+        block,
+        claim,
+        statistic,
+        value,
+        lo,
+        hi,
+        nv,
+        null_quantile(value, null),
+        p,
+        n_runs,
+        reps,
+        null,
+        v,
+        need,
+    )
+
+
+def _row(setting, block, claim, statistic, value, lo, hi, nv, nq, p, n_runs, reps, null, v, need) -> dict:
+    return {
+        "setting": setting,
+        "block": block,
+        "claim": claim,
+        "statistic": statistic,
+        "value": float(value),
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "null_value": float(nv),
+        "null_quantile": float(nq),
+        "p_value": float(p),
+        "n_runs": int(n_runs),
+        "n_boot": int(np.isfinite(reps).sum()),
+        "n_null": int(np.isfinite(null).sum()) if null is not None else 0,
+        "verdict": v,
+        "runs_needed": float(need),
+    }
+
+
+# ----------------------------------------------------------------------------- pairs
+def pearson_upper(X: np.ndarray) -> np.ndarray:
+    """Pearson correlations r_ij (i < j) of the columns of ±1 samples, NaN-free.
+
+    r_ij = c_ij / sqrt((1 - m_i^2)(1 - m_j^2)); pairs involving a constant column are dropped.
+    Returns the upper-triangle values as a 1-D array (pairs of non-constant spins only).
+    """
+    Xf = np.asarray(X, dtype=np.float64)
+    M = Xf.shape[0]
+    m = Xf.mean(axis=0)
+    C = (Xf.T @ Xf) / M - np.outer(m, m)
+    v = 1.0 - m**2
+    keep = v > 1e-12
+    Ck = C[np.ix_(keep, keep)] / np.sqrt(np.outer(v[keep], v[keep]))
+    iu = np.triu_indices(int(keep.sum()), 1)
+    return Ck[iu]
+
+
+def _mean_r2(X: np.ndarray) -> float:
+    r = pearson_upper(X)
+    return float(np.mean(r**2)) if r.size else float("nan")
+
+
+def pair_claims(
+    setting: str,
+    block: str,
+    X: np.ndarray,
+    runs: np.ndarray,
+    cs: ClaimSettings,
+    *,
+    boot_seed: int,
+    null_seed: int,
+    n_null: int = 199,
+) -> tuple[list[dict], dict]:
+    """Rows ``pair_correlations`` and ``pairs_resolved`` of one block (see the module docstring).
+
+    Pair statistics are cheap: ``n_null`` (default 199) shuffles are used whatever ``cs.n_null``.
+    Returns the rows and the replicates of mean r^2 (``value``, ``boot`` excess, ``null``) for a
+    ranking of blocks by pair structure; ``boot_seed`` shared by the blocks of a setting pairs
+    their bootstrap replicates (same runs resampled).
+    """
+    rng = np.random.default_rng(null_seed)
+    brng = np.random.default_rng(boot_seed)
+    X = np.asarray(X, dtype=np.int8)
+    runs = np.asarray(runs)
+    R = len(run_groups(runs))
+    r = pearson_upper(X)
+    null_r2 = np.empty(n_null)
+    null_abs = []
+    for k in range(n_null):
+        rn = pearson_upper(column_shuffle(X, groups=runs, random_state=rng))
+        null_r2[k] = np.mean(rn**2) if rn.size else np.nan
+        null_abs.append(np.abs(rn))
+    # threshold from the first half of the shuffles, null fractions from the second half
+    half = max(1, n_null // 2)
+    thr = float(np.quantile(np.concatenate(null_abs[:half]), 0.999)) if r.size else np.nan
+    null_frac = np.array([np.mean(a > thr) for a in null_abs[half:]]) if r.size else np.array([np.nan])
+    boot_r2 = np.empty(cs.n_boot)
+    boot_frac = np.empty(cs.n_boot)
+    for b in range(cs.n_boot):
+        idx = resample_runs(runs, brng)
+        rb = pearson_upper(X[idx])
+        # paired null copy with the same repeated runs: shuffle the data, then take the same rows
+        rn = pearson_upper(column_shuffle(X, groups=runs, random_state=rng)[idx])
+        boot_r2[b] = np.mean(rb**2) - np.mean(rn**2) if rb.size else np.nan
+        boot_frac[b] = np.mean(np.abs(rb) > thr) - np.mean(np.abs(rn) > thr) if rb.size else np.nan
+    value_r2 = float(np.mean(r**2)) if r.size else float("nan")
+    excess = value_r2 - float(np.nanmedian(null_r2))
+    need = (
+        float(max(R, math.ceil(R * 9.0 / (excess * X.shape[0]))))
+        if np.isfinite(excess) and excess > 0
+        else float("nan")
+    )
+    rows = [
+        claim_row(
+            setting,
+            block,
+            "pair_correlations",
+            "mean r_ij^2 (Pearson, i<j)",
+            value_r2,
+            boot_r2,
+            null_r2,
+            R,
+            cs,
+            runs_needed_value=need,
+        ),
+        claim_row(
+            setting,
+            block,
+            "pairs_resolved",
+            "fraction of pairs with |r_ij| > null 99.9% quantile",
+            float(np.mean(np.abs(r) > thr)) if r.size else np.nan,
+            boot_frac,
+            null_frac,
+            R,
+            cs,
+        ),
+    ]
+    return rows, {"value": value_r2, "boot": boot_r2, "null": null_r2}
+
+
+# ----------------------------------------------------------------------------- entropy gap
+def _fit_common(X: np.ndarray, cs: ClaimSettings):
+    import warnings
+
+    from maxent.fit.pseudolikelihood import PseudoLikelihood
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return PseudoLikelihood(alpha=cs.alpha, alpha_h=cs.alpha_h).fit(X).model_
+
+
+def _independent_fields(X: np.ndarray) -> np.ndarray:
+    """Fields of the independent-spin model, h_i = atanh(m_i), with m clipped to |m| <= 1 - 1/(2M)."""
+    M = X.shape[0]
+    m = np.clip(np.asarray(X, dtype=np.float64).mean(axis=0), -1 + 0.5 / M, 1 - 0.5 / M)
+    return np.arctanh(m)
+
+
+def _pll_per_sample(h: np.ndarray, J: np.ndarray | None, X: np.ndarray) -> np.ndarray:
+    """Pseudo-log-likelihood per spin of every row: (1/N) sum_i log P(s_i | s_-i)."""
+    Xf = np.asarray(X, dtype=np.float64)
+    H = h + (Xf @ J if J is not None else 0.0)
+    return -np.logaddexp(0.0, -2.0 * Xf * H).mean(axis=1)
+
+
+def _gap(model) -> float:
+    from maxent.geometry.liquid import entropy_gap
+
+    return entropy_gap(model)
+
+
+def gap_replicates(
+    X: np.ndarray,
+    runs: np.ndarray,
+    X_test: np.ndarray | None,
+    cs: ClaimSettings,
+    *,
+    boot_seed: int,
+    null_seed: int,
+) -> dict:
+    """Entropy gaps and held-out likelihood gains of common-penalty fits: data, bootstrap, nulls.
+
+    ``boot_seed`` should be shared by the blocks of one setting (same runs resampled for every
+    block, so the replicates of a ranking are paired).
+
+    Returns a dict of arrays: ``gap`` (float), ``gap_boot`` (B,), ``gap_null`` (K,),
+    ``gain`` (held-out PLL gain per spin, float; NaN without held-out rows), ``gain_rows``
+    (per held-out row), ``gain_null`` (K,), ``overfit`` (train - held-out PLL per spin), and the
+    sample-size curve ``curve`` (list of (fraction, n_runs, gap, null median gap, mean r^2,
+    null mean r^2)).
+    """
+    X = np.asarray(X, dtype=np.int8)
+    runs = np.asarray(runs)
+    model = _fit_common(X, cs)
+    out: dict = {"gap": _gap(model)}
+    brng = np.random.default_rng(boot_seed)
+    boot = []
+    for _ in range(cs.n_boot):
+        idx = resample_runs(runs, brng)
+        Xb = X[idx]
+        Xbn = column_shuffle(X, groups=runs, random_state=brng)[idx]  # same repeated runs, no pairs
+        boot.append(_gap(_fit_common(Xb, cs)) - _gap(_fit_common(Xbn, cs)))
+    out["gap_boot"] = np.array(boot)
+    nrng = np.random.default_rng(null_seed)
+    nulls = [column_shuffle(X, groups=runs, random_state=nrng) for _ in range(cs.n_null)]
+    null_models = [_fit_common(Xn, cs) for Xn in nulls]
+    out["gap_null"] = np.array([_gap(m) for m in null_models])
+    if X_test is not None and len(X_test):
+        h0 = _independent_fields(X)
+        base = _pll_per_sample(h0, None, X_test)
+        rows = _pll_per_sample(model.h, model.J, X_test) - base
+        out["gain"] = float(rows.mean())
+        out["gain_rows"] = rows
+        out["gain_null"] = np.array(
+            [float((_pll_per_sample(m.h, m.J, X_test) - base).mean()) for m in null_models]
+        )
+        out["overfit"] = float(_pll_per_sample(model.h, model.J, X).mean() - (rows + base).mean())
+    else:
+        out["gain"] = float("nan")
+    curve = []
+    crng = np.random.default_rng(null_seed + 1)
+    for frac in cs.curve:
+        rows_f = subsample_runs(runs, frac, crng) if frac < 1 else np.arange(len(X))
+        Xf, rf = X[rows_f], np.asarray(runs)[rows_f]
+        g = _gap(_fit_common(Xf, cs)) if frac < 1 else out["gap"]
+        k = min(9, cs.n_null)
+        if frac < 1:
+            ng = [_gap(_fit_common(column_shuffle(Xf, groups=rf, random_state=crng), cs)) for _ in range(k)]
+        else:
+            ng = list(out["gap_null"])
+        nr2 = [_mean_r2(column_shuffle(Xf, groups=rf, random_state=crng)) for _ in range(k)]
+        curve.append(
+            (
+                float(frac),
+                len(run_groups(rf)),
+                g,
+                float(np.nanmedian(ng)),
+                _mean_r2(Xf),
+                float(np.nanmean(nr2)),
+            )
+        )
+    out["curve"] = curve
+    return out
+
+
+def gap_claims(
+    setting: str,
+    block: str,
+    rep: Mapping,
+    runs: np.ndarray,
+    test_runs: np.ndarray | None,
+    cs: ClaimSettings,
+    *,
+    seed: int = 0,
+) -> list[dict]:
+    """Rows ``constrained_beyond_magnetizations``, ``generalizes_beyond_independent`` and
+    ``overfitting`` of one block from :func:`gap_replicates`."""
+    R = len(run_groups(runs))
+    rng = np.random.default_rng(seed)
+    rows = [
+        claim_row(
+            setting,
+            block,
+            "constrained_beyond_magnetizations",
+            f"entropy gap s_ind - s_Bethe per spin (PL, alpha={cs.alpha:g})",
+            rep["gap"],
+            rep["gap_boot"],
+            rep["gap_null"],
+            R,
+            cs,
+        )
+    ]
+    if np.isfinite(rep.get("gain", np.nan)) and test_runs is not None:
+        gain_rows = np.asarray(rep["gain_rows"])
+        nv = float(np.nanmedian(rep["gain_null"]))
+        # a mean over held-out rows: linear, no resampling bias; the excess is taken over the fixed null
+        boot = np.array(
+            [gain_rows[resample_runs(test_runs, rng)].mean() - nv for _ in range(max(cs.n_boot, 99))]
+        )
+        rows.append(
+            claim_row(
+                setting,
+                block,
+                "generalizes_beyond_independent",
+                f"held-out PLL per spin minus independent model's (PL, alpha={cs.alpha:g})",
+                rep["gain"],
+                boot,
+                rep["gain_null"],
+                len(run_groups(test_runs)),
+                cs,
+            )
+        )
+        rows.append(
+            claim_row(
+                setting,
+                block,
+                "overfitting",
+                "train minus held-out PLL per spin",
+                rep["overfit"],
+                np.array([np.nan]),
+                None,
+                R,
+                cs,
+            )
+        )
+    return rows
+
+
+def ranking_claim(
+    setting: str, reps: Mapping[str, Mapping], runs: np.ndarray, cs: ClaimSettings
+) -> dict | None:
+    """Row ``most_liquid_block``: margin of the smallest null-corrected entropy gap (headline metric)."""
+    blocks = [b for b in reps if np.isfinite(reps[b]["gap"])]
+    if len(blocks) < 2:
+        return None
+    R = len(run_groups(runs))
+    return ranking_row(
+        setting,
+        "most_liquid_block",
+        "margin of the smallest null-corrected entropy gap",
+        {b: (reps[b]["gap"], reps[b]["gap_boot"], reps[b]["gap_null"]) for b in blocks},
+        R,
+        cs,
+    )
+
+
+def ranking_row(
+    setting: str,
+    claim: str,
+    statistic: str,
+    per_block: Mapping[str, tuple[float, np.ndarray, np.ndarray]],
+    n_runs: int,
+    cs: ClaimSettings,
+) -> dict | None:
+    """Row of a "this block has the smallest excess" claim.
+
+    ``per_block[b] = (value, excess replicates (B,), null values (K,))``, bootstrap replicates
+    paired across blocks (same runs resampled). Delta_b = value_b - median(null_b); the winner b*
+    minimizes Delta_b; the statistic is the margin min_{b != b*} Delta_b - Delta_{b*}, its
+    replicates the same margin on each paired replicate (winner kept), its null the margin on
+    each shuffle with the null's own winner (the selection is part of the test).
+    """
+    blocks = [b for b in per_block if np.isfinite(per_block[b][0])]
+    if len(blocks) < 2:
+        return None
+    med = {b: float(np.nanmedian(per_block[b][2])) for b in blocks}
+    delta = {b: per_block[b][0] - med[b] for b in blocks}
+    best = min(blocks, key=lambda b: delta[b])
+    margin = min(delta[b] for b in blocks if b != best) - delta[best]
+    B = min(len(per_block[b][1]) for b in blocks)
+    boot = np.array(
+        [min(per_block[b][1][i] for b in blocks if b != best) - per_block[best][1][i] for i in range(B)]
+    )
+    K = min(len(per_block[b][2]) for b in blocks)
+    null = []
+    for k in range(K):
+        d = sorted(per_block[b][2][k] - med[b] for b in blocks)
+        null.append(d[1] - d[0])  # the null selects its own winner too
+    # the margin's excess replicates are taken over the null median margin
+    null = np.array(null)
+    boot = boot - float(np.nanmedian(null))
+    return claim_row(
+        setting, best, claim, f"{statistic} among {', '.join(blocks)}", margin, boot, null, n_runs, cs
+    )
+
+
+# ----------------------------------------------------------------------------- landscapes
+def hysteresis_area(df: pd.DataFrame) -> float:
+    """Integral over x of |d_down(x) - d_up(x)| on the grid points where both sweeps converged.
+
+    0 for a continuous landscape (the sweeps agree); > 0 when they follow different branches
+    (the signature of a first-order transition). NaN with fewer than two such points.
+    """
+    need = {"sweep", "x", "d", "converged"}
+    if not need <= set(df.columns):
+        raise ValueError(f"df is not a landscape table: missing columns {sorted(need - set(df.columns))}")
+    down = df[df["sweep"] == "down"].set_index("x")
+    up = df[df["sweep"] == "up"].set_index("x")
+    x = np.intersect1d(down.index.to_numpy(float), up.index.to_numpy(float))
+    if x.size < 2:
+        return float("nan")
+    ok = down.loc[x, "converged"].to_numpy(bool) & up.loc[x, "converged"].to_numpy(bool)
+    if ok.sum() < 2:
+        return float("nan")
+    gap = np.abs(down.loc[x, "d"].to_numpy(float) - up.loc[x, "d"].to_numpy(float))
+    return float(np.trapezoid(np.where(ok, gap, 0.0), x))
+
+
+def jump_replicates(
+    fit: Callable[[np.ndarray], object],
+    X: np.ndarray,
+    runs: np.ndarray,
+    reference: np.ndarray,
+    reference_kind: str,
+    x: Sequence[float],
+    cs: ClaimSettings,
+    *,
+    seed: int,
+    tol: float = 1e-6,
+    max_iter: int = 1000,
+    damping: float = 0.0,
+) -> dict:
+    """Hysteresis areas of landscapes refitted on run-level bootstrap replicates (same reference)
+    and on column-shuffled nulls (reference of the same kind chosen among the null's samples).
+
+    ``fit(X) -> IsingModel`` refits the block's model (same estimator and penalty as the data's).
+    Bootstrap replicates are paired excesses: the area on the resampled runs minus the area on
+    a column shuffle of the same resampled runs. Returns ``{"boot": (B,), "null": (K,)}``.
+    """
+    import warnings
+
+    from maxent.geometry.landscape import choose_references, entropy_landscape
+
+    rng = np.random.default_rng(seed)
+    grid = np.asarray(x, dtype=np.float64)
+
+    def area(model, ref) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = entropy_landscape(
+                model, ref, x=grid, sweep="both", tol=tol, max_iter=max_iter, damping=damping
+            )
+        return hysteresis_area(df)
+
+    def null_area(Xn: np.ndarray) -> float:
+        m = fit(Xn)
+        return area(m, choose_references(m, Xn)[reference_kind])
+
+    runs = np.asarray(runs)
+    boot = []
+    for _ in range(cs.n_boot_landscape):
+        idx = resample_runs(runs, rng)
+        boot.append(
+            area(fit(X[idx]), reference) - null_area(column_shuffle(X, groups=runs, random_state=rng)[idx])
+        )
+    boot = np.array(boot)
+    null = [null_area(column_shuffle(X, groups=runs, random_state=rng)) for _ in range(cs.n_null_landscape)]
+    return {"boot": boot, "null": np.array(null)}
+
+
+def jump_claim(
+    setting: str, block: str, reference_kind: str, value: float, rep: Mapping, n_runs: int, cs: ClaimSettings
+) -> dict:
+    """Row ``first_order_jump`` of one landscape."""
+    row = claim_row(
+        setting,
+        block,
+        "first_order_jump",
+        f"hysteresis area ∫|d_down - d_up| dx (reference {reference_kind})",
+        value,
+        rep["boot"],
+        rep["null"],
+        n_runs,
+        cs,
+    )
+    return row
+
+
+# ----------------------------------------------------------------------------- TAP states
+def _minor_fraction(model, n_starts: int, seed: int) -> tuple[int, int, int]:
+    """(starts outside the dominant converged state, converged starts, number of states)."""
+    import warnings
+
+    from maxent.geometry.clustering import tap_states
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ts = tap_states(model, n_starts, random_state=seed)
+    t = ts.table
+    conv = t[t["converged"].astype(bool)]
+    n_conv = int(conv["count"].sum())
+    top = int(conv["count"].max()) if len(conv) else 0
+    return n_conv - top, n_conv, int(len(conv))
+
+
+def tap_claim(
+    setting: str, block: str, model, null_models: Sequence, n_runs: int, cs: ClaimSettings, seed: int
+) -> dict:
+    """Row ``multiple_tap_states``: fraction of converged starts outside the dominant state.
+
+    Interval: Clopper-Pearson at ``level`` over the starts (each start is an independent draw of
+    a basin). Null: the same fraction pooled over the starts on models fitted to shuffled data;
+    significant when the interval lies above the null's interval.
+    """
+    k, n, n_states = _minor_fraction(model, cs.n_starts, seed)
+    if n == 0:
+        return _row(
+            setting,
+            block,
+            "multiple_tap_states",
+            "fraction of TAP starts outside the dominant state",
+            np.nan,
+            np.nan,
+            np.nan,
+            np.nan,
+            np.nan,
+            np.nan,
+            n_runs,
+            np.array([np.nan]),
+            None,
+            "not computed",
+            np.nan,
+        )
+    ci = sps.binomtest(k, n).proportion_ci(confidence_level=cs.level, method="exact")
+    nk = nn = 0
+    for j, m in enumerate(null_models):
+        a, b, _ = _minor_fraction(m, cs.n_starts, seed + 1 + j)
+        nk, nn = nk + a, nn + b
+    if nn:
+        nci = sps.binomtest(nk, nn).proportion_ci(confidence_level=cs.level, method="exact")
+        nv, n_hi = nk / nn, nci.high
+        p = float(sps.fisher_exact([[k, n - k], [nk, nn - nk]], alternative="greater").pvalue)
+    else:
+        nv, n_hi, p = np.nan, np.nan, np.nan
+    sig = np.isfinite(n_hi) and ci.low > n_hi and p <= cs.significance
+    return {
+        "setting": setting,
+        "block": block,
+        "claim": "multiple_tap_states",
+        "statistic": f"fraction of {n} converged TAP starts outside the dominant of {n_states} states",
+        "value": k / n,
+        "ci_low": float(ci.low),
+        "ci_high": float(ci.high),
+        "null_value": float(nv),
+        "null_quantile": float("nan"),
+        "p_value": p,
+        "n_runs": int(n_runs),
+        "n_boot": 0,
+        "n_null": len(null_models),
+        "verdict": "significant" if sig else f"not resolvable with {n_runs} runs",
+        "runs_needed": float(n_runs) if sig else float("nan"),
+    }
+
+
+def curve_rows(setting: str, block: str, curve: Sequence[tuple]) -> list[dict]:
+    """Tidy sample-size-curve rows from :func:`gap_replicates`'s ``curve``."""
+    rows = []
+    for frac, n_runs, gap, gap0, r2, r20 in curve:
+        rows.append(
+            {
+                "setting": setting,
+                "block": block,
+                "statistic": "entropy_gap",
+                "fraction": frac,
+                "n_runs": n_runs,
+                "value": gap,
+                "null_value": gap0,
+                "excess": gap - gap0,
+            }
+        )
+        rows.append(
+            {
+                "setting": setting,
+                "block": block,
+                "statistic": "mean_r2",
+                "fraction": frac,
+                "n_runs": n_runs,
+                "value": r2,
+                "null_value": r20,
+                "excess": r2 - r20,
+            }
+        )
+    return rows
