@@ -28,6 +28,11 @@ Schema (defaults in brackets)::
         n_runs: int >= 2            independent training runs               [64]
         draws_per_run: int >= 1     binary networks drawn per run           [1]
         gauge: none | sort          hidden-unit permutation gauge           [none]
+        samples: str | null         existing samples instead of training: a WeightSamples .npz
+                                    (maxent sample / OUT/samples) or a plain ±1 (M, N) .npy
+                                    whose columns follow widths              [null]
+        null_model: none | column_shuffle  run the setting on a column-shuffled copy of its samples
+                                    (same magnetizations, no correlations)  [none]
         trainer: {...}              overrides of the shared trainer section [{}]
     fit:
       estimator: {name, params}     default estimator for every block       [pseudolikelihood]
@@ -51,6 +56,17 @@ Schema (defaults in brackets)::
       blocks: all | [names]                                                 [all]
       n_starts: int >= 1            TAP random starts per block             [64]
       max_samples: int >= 2         samples used for P(q) and the dendrogram [500]
+    claims:                         conclusions with intervals and nulls (maxent.stats.claims)
+      enabled: bool                                                         [true]
+      alpha, alpha_h: float > 0     common PL penalty of couplings / fields  [3.0, 0.01]
+      n_boot, n_null: int >= 2      run-level bootstrap replicates, shuffles [49, 49]
+      n_boot_landscape, n_null_landscape: int >= 2  (first-order jump claims) [19, 19]
+      n_null_tap: int >= 1; n_starts: int >= 16    (TAP-state claims)       [4, 256]
+      level: float in (0, 1)        interval coverage                       [0.95]
+      significance: float in (0, 0.5]  largest p-value called significant   [0.05]
+      curve: [float in (0, 1]]      fractions of runs of the sample-size curve [[0.25, 0.5, 1.0]]
+      include_full: bool            also test the whole network's block     [false]
+      landscape, tap: bool          test the jumps / TAP states found       [true, true]
     outputs:
       figures: bool                                                         [true]
       export_formats: [npz|json|csv|txt]  model files written per block     [[npz]]
@@ -86,6 +102,7 @@ __all__ = [
     "LandscapeConfig",
     "ClusteringConfig",
     "OutputsConfig",
+    "ClaimsConfig",
     "ESTIMATORS",
     "load_config",
     "parse_config",
@@ -159,6 +176,8 @@ class SettingConfig:
     draws_per_run: int = 1
     gauge: str = "none"
     trainer: dict = field(default_factory=dict)
+    samples: str | None = None
+    null_model: str = "none"
 
     @property
     def n_weights(self) -> int:
@@ -189,6 +208,9 @@ class SettingConfig:
         _int_at_least(self.n_runs, 2, f"{at}.n_runs")
         _int_at_least(self.draws_per_run, 1, f"{at}.draws_per_run")
         _choice(self.gauge, ("none", "sort"), f"{at}.gauge")
+        _choice(self.null_model, ("none", "column_shuffle"), f"{at}.null_model")
+        if self.samples is not None and not self.samples.strip():
+            raise ConfigError(f"{at}.samples must be a file path or null, got {self.samples!r}")
         if self.regime is not None:
             _choice(self.regime, ("under", "over"), f"{at}.regime")
             if self.regime == "over" and (self.n_train is None or self.n_train >= self.n_weights):
@@ -309,6 +331,58 @@ class ClusteringConfig:
 
 
 @dataclass(frozen=True)
+class ClaimsConfig:
+    enabled: bool = True
+    alpha: float = 3.0
+    alpha_h: float = 0.01
+    n_boot: int = 49
+    n_null: int = 49
+    n_boot_landscape: int = 19
+    n_null_landscape: int = 19
+    n_null_tap: int = 4
+    n_starts: int = 256
+    level: float = 0.95
+    significance: float = 0.05
+    curve: tuple[float, ...] = (0.25, 0.5, 1.0)
+    include_full: bool = False
+    landscape: bool = True
+    tap: bool = True
+
+    def _check(self, at: str) -> None:
+        for name in ("alpha", "alpha_h"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{at}.{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("n_boot", "n_null", "n_boot_landscape", "n_null_landscape"):
+            _int_at_least(getattr(self, name), 2, f"{at}.{name}")
+        _int_at_least(self.n_null_tap, 1, f"{at}.n_null_tap")
+        _int_at_least(self.n_starts, 16, f"{at}.n_starts")
+        if not (0.0 < self.level < 1.0):
+            raise ConfigError(f"{at}.level must lie in (0, 1), got {self.level!r}")
+        if not (0.0 < self.significance <= 0.5):
+            raise ConfigError(f"{at}.significance must lie in (0, 0.5], got {self.significance!r}")
+        if not self.curve or any(not (0.0 < f <= 1.0) for f in self.curve):
+            raise ConfigError(f"{at}.curve must list fractions in (0, 1], got {list(self.curve)}")
+
+    def settings(self):  # -> maxent.stats.claims.ClaimSettings
+        """The :class:`maxent.stats.claims.ClaimSettings` of this section."""
+        from maxent.stats.claims import ClaimSettings
+
+        return ClaimSettings(
+            alpha=self.alpha,
+            alpha_h=self.alpha_h,
+            n_boot=self.n_boot,
+            n_null=self.n_null,
+            n_boot_landscape=self.n_boot_landscape,
+            n_null_landscape=self.n_null_landscape,
+            n_null_tap=self.n_null_tap,
+            n_starts=self.n_starts,
+            level=self.level,
+            significance=self.significance,
+            curve=tuple(sorted(set(self.curve))),
+        )
+
+
+@dataclass(frozen=True)
 class OutputsConfig:
     figures: bool = True
     export_formats: tuple[str, ...] = ("npz",)
@@ -333,6 +407,7 @@ class PipelineConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)
     landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     outputs: OutputsConfig = field(default_factory=OutputsConfig)
 
     def _check(self, at: str) -> None:

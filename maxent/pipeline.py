@@ -169,6 +169,9 @@ STAGE_CODE: dict[str, tuple[str, ...]] = {
     "tap": ("maxent.geometry.clustering",),
     "overlap": ("maxent.geometry.clustering",),
     "liquidity": ("maxent.geometry.liquid",),
+    "claims-block": ("maxent.stats.claims", "maxent.claims_stage"),
+    "claims-jump": ("maxent.stats.claims", "maxent.claims_stage"),
+    "claims-tap": ("maxent.stats.claims", "maxent.claims_stage", "maxent.geometry.clustering"),
     "figure": ("maxent.plots", "maxent.report", "maxent.fit.quality"),
     "report": ("maxent.report",),
     "card": ("maxent.data_cards",),
@@ -312,10 +315,19 @@ def _task_samples(
     device: str,
     checkpoint_dir: str | None,
     setting_meta: dict,
+    samples_file: str | None = None,
+    widths: tuple[int, ...] = (),
+    null: str = "none",
 ) -> dict[str, Any]:
     from maxent import datasets
     from maxent.train import TrainConfig, sample_weights
 
+    if samples_file is not None:
+        from maxent.samples import load_spins_file
+
+        samples = load_spins_file(samples_file, widths)
+        samples.meta["setting"] = {**setting_meta, "n_train": None, "samples_file": samples_file}
+        return {"samples": _apply_null(samples, null, seed)}
     ds = datasets.load(dataset["name"], n_train=n_train, **{k: v for k, v in dataset.items() if k != "name"})
     samples = sample_weights(
         ds,
@@ -330,7 +342,18 @@ def _task_samples(
         chunk_size=SAMPLES_CHUNK,
     )
     samples.meta["setting"] = {**setting_meta, "n_train": ds.n_train}
-    return {"samples": samples}
+    return {"samples": _apply_null(samples, null, seed)}
+
+
+def _apply_null(samples: WeightSamples, null: str, seed: int) -> WeightSamples:
+    """The samples, or their column-shuffled null (whole runs move together; same magnetizations)."""
+    if null == "none":
+        return samples
+    from maxent.stats.nulls import column_shuffle
+
+    spins = column_shuffle(samples.spins, groups=samples.run, random_state=task_seed(seed, "null", null))
+    meta = {**samples.meta, "null": null}
+    return WeightSamples(spins, samples.widths, samples.accuracy, samples.train_accuracy, samples.run, meta)
 
 
 def _task_fit(X: np.ndarray, name: str, params: dict, seed: int) -> dict[str, Any]:
@@ -759,7 +782,18 @@ class _Runner:
                 "gauge": s.gauge,
                 "seed": seed,
                 "device": cfg.device,
+                "null": s.null_model,
             }
+            if s.samples is not None:  # existing samples: the key is the file's content
+                from maxent._cache import sha256_file
+
+                params = {
+                    "file_sha256": sha256_file(s.samples),
+                    "widths": s.widths,
+                    "null": s.null_model,
+                    "seed": seed,
+                    "train": params["train"],
+                }
             key = self.key("samples", params)
             self.samples_key[s.name] = key
             ckpt = str(self.cache.root / "checkpoints" / f"samples-{key}")
@@ -782,6 +816,9 @@ class _Runner:
                         cfg.device,
                         ckpt,
                         meta,
+                        s.samples,
+                        s.widths,
+                        s.null_model,
                     ),
                 )
             )
@@ -802,9 +839,10 @@ class _Runner:
 
     def _split(self, s: SettingConfig, smp: WeightSamples) -> tuple[np.ndarray, np.ndarray]:
         """Rows used for fitting and rows held out (all draws of a held-out run go together)."""
-        n_hold = int(round(self.cfg.fit.holdout * s.n_runs))
+        ids = np.unique(smp.run)  # 0..n_runs-1 for trained samples; any ids for loaded ones
+        n_hold = int(round(self.cfg.fit.holdout * len(ids)))
         rng = np.random.default_rng(task_seed(self.cfg.seed, "holdout", s.name))
-        held = np.sort(rng.choice(s.n_runs, size=n_hold, replace=False)) if n_hold else np.array([], int)
+        held = ids[np.sort(rng.choice(len(ids), size=n_hold, replace=False))] if n_hold else ids[:0]
         is_test = np.isin(smp.run, held)
         return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
@@ -1223,6 +1261,16 @@ class _Runner:
             except ConfigError as exc:
                 where = "fit.estimator" if b == "(default)" else f"fit.blocks.{b}"
                 raise ConfigError(f"{where}: {exc}") from None
+        for k, s in enumerate(cfg.settings):
+            if s.samples is not None:
+                from maxent.samples import load_spins_file
+
+                try:
+                    smp = load_spins_file(s.samples, s.widths)
+                except (OSError, ValueError, TypeError) as exc:
+                    raise ConfigError(f"settings[{k}].samples: {exc}") from None
+                if len(np.unique(smp.run)) < 4:
+                    raise ConfigError(f"settings[{k}].samples: {s.samples} holds fewer than 4 runs")
         from maxent import datasets
 
         try:
@@ -1254,6 +1302,9 @@ class _Runner:
         self.stage_landscape()
         self.stage_clustering()
         self.stage_liquidity()
+        from maxent.claims_stage import stage_claims
+
+        stage_claims(self)
         self.samples_table()
         self.write_tables()
         self.stage_figures()

@@ -47,6 +47,7 @@ __all__ = [
     "plot_embedding",
     "plot_liquidity",
     "plot_accuracy",
+    "plot_claims_curve",
 ]
 
 _SWEEP_STYLE = {"down": "-", "up": "--"}
@@ -462,4 +463,29 @@ def plot_accuracy(accuracies: Any, *, x: str = "accuracy", hue: str | None = "se
     sns.histplot(data=df, x=x, hue=hue, stat="density", common_norm=False, element="step", kde=kde, ax=ax)
     ax.set_xlabel("test accuracy" if x == "accuracy" else x)
     ax.set_ylabel("density")
+    return fig
+
+
+def plot_claims_curve(df: pd.DataFrame) -> Figure:
+    """Sample-size curve of the claims: excess of each statistic over its shuffled null vs runs.
+
+    One panel per statistic (``entropy_gap``, ``mean_r2``), one line per (setting, block): the
+    excess value - null_value on 25/50/100% of the runs. An excess that grows toward a plateau
+    as runs are added is signal; one that shrinks like the noise floor is not.
+    """
+    _require(df, ["setting", "block", "statistic", "n_runs", "excess"], "claims curve table")
+    stats_ = list(pd.unique(df["statistic"]))
+    fig = Figure(figsize=(4.2 * len(stats_), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(stats_), squeeze=False)[0]
+    keys = [f"{s} {b}" for s, b in df[["setting", "block"]].drop_duplicates().itertuples(index=False)]
+    colors = _palette(keys)
+    for stat, ax in zip(stats_, axes, strict=True):
+        g = df[df["statistic"] == stat]
+        for (s, b), h in g.groupby(["setting", "block"], sort=False):
+            h = h.sort_values("n_runs")
+            ax.plot(h["n_runs"], h["excess"], "o-", color=colors[f"{s} {b}"], label=f"{s} {b}")
+        ax.axhline(0.0, color="0.5", lw=0.8, ls="--")
+        ax.set_xlabel("runs")
+        ax.set_ylabel(f"{stat}: data − shuffled null")
+    axes[-1].legend(fontsize=7, frameon=False)
     return fig

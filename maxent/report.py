@@ -104,6 +104,12 @@ def figure_writers(run: _Runner) -> Iterator[tuple[str, str, Callable[[Path], No
         df = tables[name]
         return df[df["setting"] == setting].reset_index(drop=True)
 
+    if "claims_curve" in tables and len(tables["claims_curve"]):
+        yield (
+            "figures/claims_curve.png",
+            fig_key("claims_curve", "claims_curve"),
+            writer(lambda: plots().plot_claims_curve(tables["claims_curve"])),
+        )
     yield (
         "figures/accuracy.png",
         fig_key("accuracy", "samples"),
@@ -166,7 +172,7 @@ def figure_writers(run: _Runner) -> Iterator[tuple[str, str, Callable[[Path], No
 
 # ---------------------------------------------------------------------------------- summaries
 #: liquidity columns, in order of preference, whose *smallest* value marks the most liquid block
-LIQUIDITY_KEYS = ("entropy_gap", "landscape_gap", "mean_abs_J", "rms_J")
+LIQUIDITY_KEYS = ("entropy_gap", "landscape_area", "mean_abs_J", "rms_J")
 
 
 def most_liquid(liq: pd.DataFrame) -> pd.DataFrame:
@@ -307,6 +313,12 @@ def render_report(run: _Runner) -> str:
             f"distribution of up to {cfg.clustering.max_samples} samples per setting.\n"
         )
 
+    # ---- conclusions
+    if "claims" in T:
+        add(render_conclusions(T["claims"], cfg.claims))
+        if fig and "claims_curve" in T and len(T["claims_curve"]):
+            add("![sample-size curve](figures/claims_curve.png)\n")
+
     # ---- samples
     add("## Weight samples\n")
     if fig:
@@ -356,7 +368,10 @@ def render_report(run: _Runner) -> str:
             with_jump = jumps[jumps["jumps"] > 0]
             if len(with_jump):
                 where = sorted({f"{r.setting} {r.block}" for r in with_jump.itertuples()})
-                add(f"Landscapes with a jump: {', '.join(where)}.\n")
+                add(
+                    f"Landscapes with a jump: {', '.join(where)}. Whether a jump is more than what "
+                    "shuffled data give is tested under Conclusions (`first_order_jump`).\n"
+                )
         add(markdown_table(_landscape_summary(land)) + "\n")
         if fig:
             for s in cfg.settings:
@@ -388,8 +403,13 @@ def render_report(run: _Runner) -> str:
         liq = T["liquidity"]
         ml = most_liquid(liq)
         if not ml.empty:
-            parts = [f"**{r.block}** in {r.setting} ({r.criterion} = {r.value:.4g})" for r in ml.itertuples()]
-            add("Most liquid block (closest to independent spins): " + "; ".join(parts) + ".\n")
+            parts = [f"{r.block} in {r.setting} ({r.criterion} = {r.value:.4g})" for r in ml.itertuples()]
+            add(
+                "Descriptive only: the smallest raw entropy gap (fit penalties differ between blocks, "
+                "and column-shuffled data give similar gaps) is " + "; ".join(parts) + ". The tested "
+                "liquidity claim (`most_liquid_block`, null-corrected gap at a common penalty) is under "
+                "Conclusions.\n"
+            )
         add(markdown_table(liq) + "\n")
         if fig:
             add("![liquidity profile](figures/liquidity.png)\n")
@@ -498,3 +518,66 @@ def _compute_times(run: _Runner) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------- conclusions
+_CLAIM_TEXT = {
+    "pair_correlations": "pair correlations stronger than in shuffled data",
+    "pairs_resolved": "individual pairs resolved beyond the shuffled null",
+    "constrained_beyond_magnetizations": "couplings lower the entropy below independent spins more than "
+    "in shuffled data",
+    "generalizes_beyond_independent": "the pairwise model predicts held-out runs better than independent "
+    "spins, more than a model of shuffled data does",
+    "overfitting": "train minus held-out pseudo-log-likelihood per spin",
+    "most_liquid_block": "is the most liquid block (headline metric: null-corrected entropy gap)",
+    "least_correlated_block": "has the least pair structure beyond the null (null-corrected mean r²)",
+    "first_order_jump": "first-order jump (hysteresis) in the entropy landscape beyond the shuffled null",
+    "multiple_tap_states": "more than one TAP state beyond the shuffled null",
+}
+
+
+def _fmt(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:.4g}"
+
+
+def render_conclusions(claims: pd.DataFrame, cc: Any) -> str:
+    """The "Conclusions" section: one sentence per claim with its interval, null and verdict."""
+    lines = ["## Conclusions\n"]
+    lines.append(
+        "Every conclusion below is tested (`tables/claims.csv`, `maxent.stats.claims`): a statistic on "
+        f"the data, its {100 * cc.level:.0f}% run-level bootstrap interval (runs resampled, never draws; "
+        "paired with a shuffled copy of the same runs), and its distribution on column-shuffled data (same "
+        "magnetizations, no correlations). **significant** means permutation p ≤ "
+        f"{cc.significance:g} and the interval above the null median; otherwise the claim is **not "
+        "resolvable** with the runs at hand, and `runs needed` estimates how many runs would resolve the "
+        "effect seen (1/√R scaling of the noise; an approximation). Common penalty of the entropy-gap "
+        f"claims: alpha = {cc.alpha:g}.\n"
+    )
+    if claims is None or claims.empty:
+        lines.append("No claims were tested.\n")
+        return "\n".join(lines)
+    for setting, g in claims.groupby("setting", sort=False):
+        lines.append(f"**{setting}**\n")
+        for r in g.itertuples(index=False):
+            what = _CLAIM_TEXT.get(r.claim, r.claim)
+            ranking = r.claim in ("most_liquid_block", "least_correlated_block")
+            subject = f"{r.block}" + (" " if ranking else ": ")
+            ci = f"{100 * cc.level:.0f}% CI [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
+            if r.verdict == "descriptive":
+                lines.append(f"- {subject}{what} = {_fmt(r.value)} ({ci}; descriptive).")
+                continue
+            null = f"null {_fmt(r.null_value)}, p = {_fmt(r.p_value)}"
+            head = f"**{r.verdict}**"
+            need = ""
+            if r.verdict.startswith("not resolvable"):
+                need = (
+                    f"; about {int(r.runs_needed):,} runs would resolve the effect seen"
+                    if np.isfinite(r.runs_needed)
+                    else "; no excess over the null is seen"
+                )
+            lines.append(
+                f"- {subject}{what} — {head} ({r.statistic} = {_fmt(r.value)}, {ci}; {null}; "
+                f"{r.n_runs} runs{need})."
+            )
+        lines.append("")
+    return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ import numpy as np
 from maxent._atomic import CorruptFileError, atomic_savez, load_npz
 from maxent._validation import check_spins
 
-__all__ = ["WeightSamples", "block_slices"]
+__all__ = ["WeightSamples", "block_slices", "load_spins_file"]
 
 FORMAT_VERSION = 1
 
@@ -48,7 +48,8 @@ class WeightSamples:
     widths : tuple of int
         Layer widths (n_0, ..., n_L); N = sum_l n_l * n_{l-1}.
     accuracy : ndarray (M,) float64
-        Test accuracy of each sampled binary network (binary weights, deterministic forward).
+        Test accuracy of each sampled binary network (binary weights, deterministic forward);
+        NaN where unknown (samples made elsewhere, see :func:`load_spins_file`).
     train_accuracy : ndarray (M,) float64
         Training accuracy of each sampled binary network.
     run : ndarray (M,) int64
@@ -85,8 +86,8 @@ class WeightSamples:
         arr = np.asarray(values, dtype=np.float64)
         if arr.shape != (M,):
             raise ValueError(f"{name} must have shape ({M},), got {arr.shape}")
-        if np.any(~np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):
-            raise ValueError(f"{name} must hold finite values in [0, 1]")
+        if np.any(np.isinf(arr)) or np.any((arr < 0) | (arr > 1)):
+            raise ValueError(f"{name} must hold values in [0, 1] (NaN where unknown)")
         return arr
 
     @property
@@ -169,3 +170,38 @@ class WeightSamples:
             )
         except (ValueError, TypeError) as exc:
             raise CorruptFileError(f"{path} does not hold valid weight samples: {exc}") from exc
+
+
+def load_spins_file(path: str | os.PathLike, widths: Sequence[int]) -> WeightSamples:
+    """Weight samples made elsewhere: a :class:`WeightSamples` .npz, or a plain ±1 matrix.
+
+    Parameters
+    ----------
+    path : .npz written by :meth:`WeightSamples.save` (its widths must equal ``widths``), or a
+        .npy holding one (M, N) array of ±1 whose columns follow the flattening of the module
+        docstring for ``widths``. Plain matrices get one run per row and NaN accuracies.
+    widths : layer widths (n_0, ..., n_L) the samples must have.
+
+    Raises
+    ------
+    FileNotFoundError, CorruptFileError, ValueError
+        Missing or unreadable file, pickled content, non-±1 entries, wrong number of columns.
+    """
+    path = os.fspath(path)
+    widths = tuple(int(w) for w in widths)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"samples file not found: {path}")
+    if path.endswith(".npy"):
+        try:
+            spins = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise CorruptFileError(f"{path} is not a readable .npy array (pickle refused): {exc}") from exc
+        spins = check_spins(spins, name=f"spins in {path}", dtype=np.int8)
+        M = spins.shape[0]
+        nan = np.full(M, np.nan)
+        smp = WeightSamples(spins, widths, nan, nan.copy(), np.arange(M), {"source": {"file": path}})
+    else:
+        smp = WeightSamples.load(path)
+        if smp.widths != widths:
+            raise ValueError(f"{path} holds samples of widths {list(smp.widths)}, not {list(widths)}")
+    return smp

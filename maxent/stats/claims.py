@@ -178,6 +178,7 @@ def claim_row(
     cs: ClaimSettings,
     *,
     runs_needed_value: float | None = None,
+    floor: float = -np.inf,
 ) -> dict:
     """One row of the claims table.
 
@@ -194,7 +195,8 @@ def claim_row(
 
     The interval of ``value`` is null_value + the basic bootstrap interval of the excess
     value - null_value, null_value being the null median; ``runs_needed`` follows
-    :func:`runs_needed` unless given.
+    :func:`runs_needed` unless given. ``floor``: the interval must also lie above it (e.g. 0 for
+    "better than the independent model", which beating a worse null does not establish).
     """
     reps = np.asarray(excess_replicates, dtype=np.float64)
     enough = np.isfinite(reps).sum() >= 2
@@ -223,7 +225,7 @@ def claim_row(
     lo, hi = basic_interval(excess, reps, cs.level) if enough else (np.nan, np.nan)
     lo, hi = nv + lo, nv + hi
     p = p_value(value, null)
-    v = verdict(value, lo, nv, p, cs.significance, n_runs)
+    v = verdict(value, lo, max(nv, floor), p, cs.significance, n_runs)
     if v == "significant":
         need = float(n_runs)
     elif runs_needed_value is not None:
@@ -396,7 +398,7 @@ def _pll_per_sample(h: np.ndarray, J: np.ndarray | None, X: np.ndarray) -> np.nd
     return -np.logaddexp(0.0, -2.0 * Xf * H).mean(axis=1)
 
 
-def _gap(model) -> float:
+def _gap_per_spin(model) -> float:
     from maxent.geometry.liquid import entropy_gap
 
     return entropy_gap(model)
@@ -424,6 +426,20 @@ def gap_replicates(
     """
     X = np.asarray(X, dtype=np.int8)
     runs = np.asarray(runs)
+    # Constant spins (|m| = 1, common in well-trained shallow nets) carry no entropy in either
+    # model and make the field of the fit diverge: they are left out, and per-spin quantities are
+    # rescaled to the block's full N (exact for the gap: such spins add 0 to s_ind and s_Bethe).
+    keep = X.min(axis=0) != X.max(axis=0)
+    scale = keep.sum() / X.shape[1]
+    if keep.sum() < 2:
+        raise ValueError("fewer than two non-constant spins: no pair structure to test")
+    X = X[:, keep]
+    if X_test is not None:
+        X_test = np.asarray(X_test, dtype=np.int8)[:, keep]
+
+    def _gap(model) -> float:
+        return scale * _gap_per_spin(model)
+
     model = _fit_common(X, cs)
     out: dict = {"gap": _gap(model)}
     brng = np.random.default_rng(boot_seed)
@@ -441,13 +457,15 @@ def gap_replicates(
     if X_test is not None and len(X_test):
         h0 = _independent_fields(X)
         base = _pll_per_sample(h0, None, X_test)
-        rows = _pll_per_sample(model.h, model.J, X_test) - base
+        rows = scale * (_pll_per_sample(model.h, model.J, X_test) - base)
         out["gain"] = float(rows.mean())
         out["gain_rows"] = rows
         out["gain_null"] = np.array(
-            [float((_pll_per_sample(m.h, m.J, X_test) - base).mean()) for m in null_models]
+            [scale * float((_pll_per_sample(m.h, m.J, X_test) - base).mean()) for m in null_models]
         )
-        out["overfit"] = float(_pll_per_sample(model.h, model.J, X).mean() - (rows + base).mean())
+        out["overfit"] = scale * float(
+            _pll_per_sample(model.h, model.J, X).mean() - _pll_per_sample(model.h, model.J, X_test).mean()
+        )
     else:
         out["gain"] = float("nan")
     curve = []
@@ -521,6 +539,7 @@ def gap_claims(
                 rep["gain_null"],
                 len(run_groups(test_runs)),
                 cs,
+                floor=0.0,
             )
         )
         rows.append(
