@@ -34,6 +34,15 @@ TINY = {
     "quality": {"n_model_samples": 64, "n_chains": 16, "burn": 20, "n_triplets": 100},
     "landscape": {"x": {"start": -1.0, "stop": 1.0, "step": 0.5}, "references": ["low", "high"]},
     "clustering": {"n_starts": 4, "max_samples": 10},
+    "claims": {
+        "n_boot": 3,
+        "n_null": 3,
+        "n_boot_landscape": 2,
+        "n_null_landscape": 2,
+        "n_null_tap": 1,
+        "n_starts": 16,
+        "curve": [0.5, 1.0],
+    },
     # figures are drawn once, in test_outputs_layout_and_columns; the resume/dask/guard tests
     # compare tables and do not need them
     "outputs": {"figures": False},
@@ -103,11 +112,31 @@ def test_outputs_layout_and_columns(baseline, tmp_path):
     report = (out / "report.md").read_text()
     for name in names:  # every figure is shown in the report
         assert f"figures/{name}" in report
-    assert "Most liquid block" in report and "Figures that failed" not in report
+    assert "## Conclusions" in report and "Figures that failed" not in report
+    # a liquidity ranking is only stated with its test (the untested raw pick is marked descriptive)
+    assert "Most liquid block (closest to independent spins)" not in report
+    assert "most liquid block (headline metric" in report
     assert config_hash(load_config(cfg_path)) in report
     T = _tables(out)
-    for name in ("landscape", "liquidity", "fit_quality", "tap"):
+    for name in ("landscape", "liquidity", "fit_quality", "tap", "claims", "claims_curve"):
         assert name in T and len(T[name]) > 0
+    from maxent.stats.claims import CLAIM_COLUMNS
+
+    claims = T["claims"]
+    assert list(claims.columns) == CLAIM_COLUMNS
+    assert {"pair_correlations", "constrained_beyond_magnetizations", "most_liquid_block"} <= set(
+        claims["claim"]
+    )
+    assert (
+        claims["verdict"]
+        .str.match(r"^(significant|not resolvable with \d+ runs|descriptive|not computed)$")
+        .all()
+    )
+    # every stated jump is tested
+    if len(T["transitions"]):
+        tested = claims[claims["claim"] == "first_order_jump"]
+        jumps = T["transitions"][["setting", "block", "reference"]].drop_duplicates()
+        assert len(tested) == len(jumps[jumps["block"] != "full"])
     land = T["landscape"]
     for col in ("setting", "block", "reference", "sweep", "x", "q", "d", "entropy", "energy", "converged"):
         assert col in land.columns
@@ -477,3 +506,49 @@ def test_cache_store_is_all_or_nothing(tmp_path, monkeypatch):
     next(p for p in (tmp_path / "cache" / "stage" / "k1").iterdir() if p.suffix == ".npy").unlink()
     assert cache.load("stage", "k1") is None and cache.n_corrupt == 1
     assert not (tmp_path / "cache" / "stage" / "k1").exists()
+
+
+# ------------------------------------------------------------------------------ own samples, nulls
+def test_existing_samples_and_their_shuffled_null(baseline, tmp_path):
+    """A setting can analyse a samples file made elsewhere, and its column-shuffled null: same
+    magnetizations and runs, correlations destroyed, the whole pipeline run on it."""
+    _, base_out, _ = baseline
+    src = base_out / "samples" / "deep.npz"
+    cfg = {
+        **TINY,
+        "settings": [
+            {"name": "mine", "widths": [8, 4, 3, 10], "samples": str(src), "n_runs": 10},
+            {
+                "name": "mine-null",
+                "widths": [8, 4, 3, 10],
+                "samples": str(src),
+                "n_runs": 10,
+                "null_model": "column_shuffle",
+            },
+        ],
+        "landscape": {**TINY["landscape"], "enabled": False},
+        "clustering": {**TINY["clustering"], "enabled": False},
+    }
+    out = tmp_path / "out"
+    _run(_write(tmp_path, cfg), out)
+    from maxent.samples import WeightSamples
+
+    orig = WeightSamples.load(src)
+    mine = WeightSamples.load(out / "samples" / "mine.npz")
+    null = WeightSamples.load(out / "samples" / "mine-null.npz")
+    np.testing.assert_array_equal(mine.spins, orig.spins)
+    np.testing.assert_array_equal(np.sort(null.spins, axis=0), np.sort(orig.spins, axis=0))
+    np.testing.assert_array_equal(null.run, orig.run)
+    assert not np.array_equal(null.spins, orig.spins)
+    assert null.meta["null"] == "column_shuffle"
+    claims = _tables(out)["claims"]
+    assert set(claims["setting"]) == {"mine", "mine-null"}
+
+
+def test_samples_file_checked_before_anything_runs(tmp_path):
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((5, 4)))
+    cfg = {**TINY, "settings": [{"name": "x", "widths": [8, 4, 3, 10], "samples": str(bad)}]}
+    with pytest.raises(ConfigError, match="samples"):
+        _run(_write(tmp_path, cfg), tmp_path / "out")
+    assert not (tmp_path / "out" / "tables").exists()

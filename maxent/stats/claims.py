@@ -617,11 +617,13 @@ def ranking_row(
 
 
 # ----------------------------------------------------------------------------- landscapes
-def hysteresis_area(df: pd.DataFrame) -> float:
+def hysteresis_area(df: pd.DataFrame, *, atol: float = 1e-4) -> float:
     """Integral over x of |d_down(x) - d_up(x)| on the grid points where both sweeps converged.
 
     0 for a continuous landscape (the sweeps agree); > 0 when they follow different branches
-    (the signature of a first-order transition). NaN with fewer than two such points.
+    (the signature of a first-order transition). Differences below ``atol`` count as 0: two
+    sweeps of one branch differ by the BP tolerance only, and such noise must not make a
+    "jump" out of a continuous landscape. NaN with fewer than two such points.
     """
     need = {"sweep", "x", "d", "converged"}
     if not need <= set(df.columns):
@@ -635,6 +637,7 @@ def hysteresis_area(df: pd.DataFrame) -> float:
     if ok.sum() < 2:
         return float("nan")
     gap = np.abs(down.loc[x, "d"].to_numpy(float) - up.loc[x, "d"].to_numpy(float))
+    gap = np.where(gap < atol, 0.0, gap)
     return float(np.trapezoid(np.where(ok, gap, 0.0), x))
 
 
