@@ -48,6 +48,7 @@ import contextlib
 import dataclasses
 import fcntl
 import importlib
+import inspect
 import json
 import logging
 import os
@@ -356,12 +357,17 @@ def _apply_null(samples: WeightSamples, null: str, seed: int) -> WeightSamples:
     return WeightSamples(spins, samples.widths, samples.accuracy, samples.train_accuracy, samples.run, meta)
 
 
-def _task_fit(X: np.ndarray, name: str, params: dict, seed: int) -> dict[str, Any]:
+def _task_fit(
+    X: np.ndarray, name: str, params: dict, seed: int, groups: np.ndarray | None = None
+) -> dict[str, Any]:
     est = make_estimator(name, params, random_state=seed)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est.fit(X)
+        if groups is not None and "groups" in inspect.signature(est.fit).parameters:
+            est.fit(X, groups=groups)  # CV folds of whole runs
+        else:
+            est.fit(X)
     info = {
         "estimator": name,
         "params": params,
@@ -872,7 +878,13 @@ class _Runner:
                         f"{s.name}/{b}",
                         key,
                         _task_fit,
-                        (self.X(s.name, b), est.name, dict(est.params), seed),
+                        (
+                            self.X(s.name, b),
+                            est.name,
+                            dict(est.params),
+                            seed,
+                            self.samples[s.name].run[self.split[s.name][0]],
+                        ),
                     )
                 )
         res = self.run_stage("fit", tasks)

@@ -73,6 +73,7 @@ on strongly coupled data it needs more iterations and can be slower. Larger prob
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -539,6 +540,17 @@ def _cv_path(
     return rows
 
 
+def _group_folds(groups: np.ndarray, k: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K folds of whole groups (shuffled groups dealt round-robin), as (train, test) row indices."""
+    ids = np.unique(groups)
+    if len(ids) < k:
+        raise ValueError(f"cv={k} folds need at least {k} groups (runs), got {len(ids)}")
+    perm = np.random.default_rng(seed).permutation(ids)
+    fold_of = dict(zip(perm.tolist(), (np.arange(len(ids)) % k).tolist(), strict=True))
+    f = np.array([fold_of[g] for g in np.asarray(groups).tolist()])
+    return [(np.flatnonzero(f != i), np.flatnonzero(f == i)) for i in range(k)]
+
+
 class PseudoLikelihoodCV(IsingEstimator):
     """Pseudo-likelihood with the penalty chosen by K-fold held-out pseudo-log-likelihood.
 
@@ -559,6 +571,14 @@ class PseudoLikelihoodCV(IsingEstimator):
         Folds fitted in parallel with joblib.
     random_state : int, Generator or None
         Seed of the fold shuffling.
+    max_extend : int, default 3
+        When the best penalty is the largest or smallest of the grid, the grid is extended
+        by the ratio of its outer neighbours (x10 for a one-point grid) in that direction, up
+        to ``max_extend`` times; if the choice still sits on the edge a UserWarning says so
+        (the optimum was not bracketed) and ``on_edge_`` is True.
+
+    Groups: ``fit(X, groups=runs)`` makes the folds whole groups (runs of a weight-sample set:
+    draws of one trained network never straddle a training and a held-out fold).
 
     Attributes
     ----------
@@ -566,6 +586,11 @@ class PseudoLikelihoodCV(IsingEstimator):
         The selected penalty.
     best_score_ : float
         Its mean held-out pseudo-log-likelihood per sample.
+    score_se_ : float
+        Standard error over folds of the held-out score at ``alpha_`` (a CV curve flatter
+        than this does not select a penalty).
+    on_edge_ : bool
+        Whether ``alpha_`` is still an end of the (extended) grid.
     cv_results_ : DataFrame
         Tidy: one row per (alpha, fold) with ``test_score``, ``train_score``, ``n_iter``,
         ``converged``. ``cv_results_.groupby("alpha").test_score.mean()`` is the CV curve.
@@ -589,9 +614,11 @@ class PseudoLikelihoodCV(IsingEstimator):
         precondition: bool = True,
         n_jobs: int | None = None,
         random_state: int | np.random.Generator | None = None,
+        max_extend: int = 3,
     ) -> None:
         self.alphas = alphas
         self.cv = cv
+        self.max_extend = max_extend
         self.penalty = penalty
         self.alpha_h = alpha_h
         self.max_iter = max_iter
@@ -602,6 +629,18 @@ class PseudoLikelihoodCV(IsingEstimator):
         self.precondition = precondition
         self.n_jobs = n_jobs
         self.random_state = random_state
+
+    def fit(self, X: np.ndarray | Moments, y: None = None, groups: np.ndarray | None = None):
+        """Fit as :meth:`IsingEstimator.fit`; ``groups`` (M,) keeps each group in one fold."""
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (np.shape(X)[0],):
+                raise ValueError(f"groups must have shape ({np.shape(X)[0]},), got {groups.shape}")
+        self._groups = groups
+        try:
+            return super().fit(X, y)
+        finally:
+            self._groups = None
 
     def _alpha_grid(self) -> np.ndarray:
         if isinstance(self.alphas, (int, np.integer)):
@@ -628,15 +667,50 @@ class PseudoLikelihoodCV(IsingEstimator):
         seed = self.random_state
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(2**31 - 1))
-        folds = KFold(n_splits=k, shuffle=True, random_state=seed).split(X)
+        ext = self.max_extend
+        if isinstance(ext, bool) or not isinstance(ext, (int, np.integer)) or ext < 0:
+            raise ValueError(f"max_extend must be an integer >= 0, got {ext!r}")
+        groups = getattr(self, "_groups", None)
+        if groups is None:
+            folds = list(KFold(n_splits=k, shuffle=True, random_state=seed).split(X))
+        else:
+            folds = _group_folds(groups, k, seed)
         params = {"penalty": self.penalty, "alpha_h": self.alpha_h, **_solver_options(self)}
-        out = Parallel(n_jobs=self.n_jobs)(
-            delayed(_cv_path)(X[tr], X[te], grid, params, fold) for fold, (tr, te) in enumerate(folds)
-        )
-        df = pd.DataFrame([row for rows in out for row in rows])
-        df = df.sort_values(["alpha", "fold"], ignore_index=True)
-        curve = df.groupby("alpha").test_score.mean()
-        self.alpha_ = float(curve.idxmax())
+
+        def path(alphas: np.ndarray) -> list[dict]:
+            out = Parallel(n_jobs=self.n_jobs)(
+                delayed(_cv_path)(X[tr], X[te], alphas, params, fold) for fold, (tr, te) in enumerate(folds)
+            )
+            return [row for rows in out for row in rows]
+
+        rows = path(grid)
+        for _ in range(int(ext) + 1):
+            df = pd.DataFrame(rows).sort_values(["alpha", "fold"], ignore_index=True)
+            curve = df.groupby("alpha").test_score.mean()
+            alphas = curve.index.to_numpy(float)
+            best = float(curve.idxmax())
+            on_top, on_bottom = best == alphas.max(), best == alphas.min() and best > 0
+            if len(alphas) < 2 and best == 0:
+                break
+            if not (on_top or on_bottom) or _ == ext:
+                break
+            step = alphas[-1] / alphas[-2] if on_top and len(alphas) > 1 and alphas[-2] > 0 else 10.0
+            if on_bottom:
+                step = alphas[1] / alphas[0] if len(alphas) > 1 else 10.0
+            new = best * step if on_top else best / step
+            rows += path(np.array([new]))
+        sd = df[df["alpha"] == best].test_score.std(ddof=1)
+        self.score_se_ = float(sd / np.sqrt(k)) if np.isfinite(sd) else float("nan")
+        self.on_edge_ = bool(on_top or on_bottom) and len(alphas) > 1
+        if self.on_edge_:
+            warnings.warn(
+                f"{type(self).__name__}: the selected alpha={best:g} is still the "
+                f"{'largest' if on_top else 'smallest'} of the grid after {ext} extension(s); the "
+                "held-out optimum is not bracketed (a flat CV curve: the data do not select a penalty)",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.alpha_ = best
         self.best_score_ = float(curve.max())
         self.cv_results_ = df
         return _fit_pl(X, moments.m, moments.C, alpha=self.alpha_, h0=None, J0=None, **params)
