@@ -51,6 +51,9 @@ Schema (defaults in brackets)::
       x: {start, stop, step}        tilt grid, both sweeps                  [-3, 3, 0.05]
       references: [low|medium|high] reference configurations                [all three]
       tol: float > 0; max_iter: int; damping: float in [0, 1)               [1e-6, 1000, 0]
+      liquidity_references: int >= 0  references per energy class (among the well-performing
+                                    samples) over which the liquidity table averages the
+                                    landscape area and largest gap (the study used 20)  [0]
     clustering:
       enabled: bool                                                         [true]
       blocks: all | [names]                                                 [all]
@@ -301,9 +304,11 @@ class LandscapeConfig:
     tol: float = 1e-6
     max_iter: int = 1000
     damping: float = 0.0
+    liquidity_references: int = 0
 
     def _check(self, at: str) -> None:
         _blocks_spec(self.blocks, f"{at}.blocks")
+        _int_at_least(self.liquidity_references, 0, f"{at}.liquidity_references")
         if not self.references:
             raise ConfigError(f"{at}.references must name at least one of {list(REFERENCES)}")
         for k, r in enumerate(self.references):

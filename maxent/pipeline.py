@@ -461,10 +461,19 @@ def _task_liquidity(
     tol: float,
     max_iter: int,
     damping: float,
+    n_references: int = 0,
+    accuracy: np.ndarray | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Liquidity table of one setting's layers; the landscape area is taken from the landscape
-    stage's "down" sweep around ``reference`` when it ran (else computed here on grid ``x``)."""
-    from maxent.geometry.liquid import landscape_area, liquidity
+    stage's "down" sweep around ``reference`` when it ran (else computed here on grid ``x``).
+
+    With ``n_references`` > 0, the landscape area and largest gap are also averaged over
+    ``n_references`` references per energy class drawn among the well-performing samples
+    (:func:`maxent.geometry.liquid.reference_classes`), as the reference study reads liquidity:
+    columns ``landscape_area_mean``, ``landscape_area_sd``, ``landscape_max_gap_mean``,
+    ``n_references``."""
+    from maxent.geometry.liquid import landscape_area, landscape_liquidity, liquidity, reference_classes
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # BP non-convergence is a column of the table
@@ -486,6 +495,21 @@ def _task_liquidity(
             bool(landscapes[b].loc[landscapes[b]["sweep"] == "down", "converged"].astype(bool).all())
             for b in df["block"]
         ]
+    if n_references > 0:
+        df = df.copy()
+        stats = []
+        for k, b in enumerate(df["block"]):
+            refs = reference_classes(
+                models[b], data[b], n_references, accuracy=accuracy, random_state=seed + k
+            )
+            t = landscape_liquidity(
+                models[b], refs, x=np.asarray(x), tol=tol, max_iter=max_iter, damping=damping
+            )
+            stats.append(t)
+        df["landscape_area_mean"] = [float(t["landscape_area"].mean()) for t in stats]
+        df["landscape_area_sd"] = [float(t["landscape_area"].std(ddof=1)) for t in stats]
+        df["landscape_max_gap_mean"] = [float(t["landscape_max_gap"].mean()) for t in stats]
+        df["n_references"] = [len(t) for t in stats]
     return {"liquidity": df.reset_index(drop=True)}
 
 
@@ -1104,7 +1128,10 @@ class _Runner:
                 lc.tol,
                 lc.max_iter,
                 lc.damping,
+                lc.liquidity_references,
             )
+            acc = self.samples[s.name].accuracy[self.split[s.name][0]]
+            seed = task_seed(cfg.seed, "liquidity-references", s.name)
             tasks.append(
                 _Task(
                     "liquidity",
@@ -1112,6 +1139,7 @@ class _Runner:
                     key,
                     _task_liquidity,
                     (models, data, landscapes, ref, lc.x.values(), lc.tol, lc.max_iter, lc.damping),
+                    {"n_references": lc.liquidity_references, "accuracy": acc, "seed": seed},
                 )
             )
             index.append((s.name, key))

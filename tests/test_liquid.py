@@ -157,3 +157,42 @@ def test_bad_input():
         liquidity({"b": model}, {"b": X}, references={"c": "low"})
     with pytest.raises(IndexError, match="out of range"):
         liquidity({"b": model}, {"b": X}, references={"b": 50})
+
+
+def test_reference_classes_are_energy_terciles_of_the_well_performing_samples():
+    from maxent.geometry.liquid import reference_classes
+
+    rng = np.random.default_rng(0)
+    n = 10
+    J = np.triu(rng.normal(0, 0.3, (n, n)), 1)
+    model = IsingModel(rng.normal(0, 0.2, n), J + J.T)
+    S = np.where(rng.random((90, n)) < 0.5, 1, -1).astype(np.int8)
+    acc = np.r_[np.full(45, 0.9), np.full(45, 0.1)]  # only the first half performs well
+    refs = reference_classes(model, S, 4, accuracy=acc, random_state=1)
+    good = {tuple(r) for r in S[:45]}
+    E = {k: model.energy(v.astype(float)) for k, v in refs.items()}
+    assert all(len(v) == 4 for v in refs.values())
+    assert all(tuple(r) in good for v in refs.values() for r in v)
+    assert E["low"].max() <= E["medium"].min() and E["medium"].max() <= E["high"].min()
+    with pytest.raises(ValueError, match="n_per_class"):
+        reference_classes(model, S, 0)
+
+
+def test_landscape_liquidity_of_free_unbiased_spins_is_zero():
+    """J = 0, h = 0: the tilted spins are independent with equal distances, s(d) = s_ub(d)
+    exactly, so area and largest gap vanish for every reference."""
+    from maxent.geometry.liquid import landscape_liquidity
+
+    n = 12
+    model = IsingModel(np.zeros(n), np.zeros((n, n)))
+    rng = np.random.default_rng(2)
+    refs = {"low": np.where(rng.random((2, n)) < 0.5, 1, -1)}
+    t = landscape_liquidity(model, refs, x=np.linspace(-2, 2, 21))
+    assert len(t) == 2 and t["converged"].all()
+    np.testing.assert_allclose(t["landscape_area"], 0.0, atol=1e-10)
+    np.testing.assert_allclose(t["landscape_max_gap"], 0.0, atol=1e-10)
+    # couplings open a gap
+    J = np.full((n, n), 0.3)
+    np.fill_diagonal(J, 0)
+    t2 = landscape_liquidity(IsingModel(np.zeros(n), J), refs, x=np.linspace(-2, 2, 21))
+    assert (t2["landscape_area"] > 1e-3).all() and (t2["landscape_max_gap"] > 1e-3).all()

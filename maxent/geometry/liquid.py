@@ -46,7 +46,15 @@ from maxent.ising import IsingModel
 from maxent.moments import Moments
 from maxent.samples import WeightSamples
 
-__all__ = ["liquidity", "landscape_area", "entropy_gap", "COLUMNS"]
+__all__ = [
+    "liquidity",
+    "landscape_area",
+    "landscape_max_gap",
+    "entropy_gap",
+    "reference_classes",
+    "landscape_liquidity",
+    "COLUMNS",
+]
 
 #: columns of the liquidity table, in order
 COLUMNS = [
@@ -98,6 +106,86 @@ def landscape_area(df: pd.DataFrame, *, sweep: str = "down") -> float:
     d = np.clip(g["d"].to_numpy(float), 0.0, 1.0)
     gap = independent_bound(d) - g["entropy"].to_numpy(float)
     return float(np.trapezoid(gap, d))
+
+
+def landscape_max_gap(df: pd.DataFrame, *, sweep: str = "down") -> float:
+    """Largest gap max_d (s_ub(d) - s(d)) over the converged points of one sweep (NaN if none)."""
+    g = df[(df["sweep"] == sweep) & df["converged"].astype(bool)]
+    if len(g) == 0:
+        return float("nan")
+    d = np.clip(g["d"].to_numpy(float), 0.0, 1.0)
+    return float(np.max(independent_bound(d) - g["entropy"].to_numpy(float)))
+
+
+def reference_classes(
+    model: IsingModel,
+    samples: np.ndarray,
+    n_per_class: int,
+    *,
+    accuracy: np.ndarray | None = None,
+    random_state: int | np.random.Generator | None = None,
+) -> dict[str, np.ndarray]:
+    """References of low, medium and high model energy, ``n_per_class`` each, as the reference
+    study draws them: among the well-performing samples (test accuracy at or above the median,
+    all samples when accuracies are unknown), split into energy terciles, drawn at random within
+    each tercile without replacement.
+
+    Returns {"low", "medium", "high"} -> int8 array (k, N), k = min(n_per_class, tercile size).
+    """
+    S = np.asarray(samples)
+    if isinstance(n_per_class, bool) or not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
+        raise ValueError(f"n_per_class must be an integer >= 1, got {n_per_class!r}")
+    rows = np.arange(S.shape[0])
+    if accuracy is not None:
+        acc = np.asarray(accuracy, dtype=np.float64)
+        if acc.shape != (S.shape[0],):
+            raise ValueError(f"accuracy must have shape ({S.shape[0]},), got {acc.shape}")
+        if np.isfinite(acc).all():
+            rows = rows[acc >= np.median(acc)]
+    E = model.energy(S[rows].astype(np.float64))
+    order = rows[np.argsort(E, kind="stable")]
+    rng = np.random.default_rng(random_state)
+    out = {}
+    for name, part in zip(("low", "medium", "high"), np.array_split(order, 3), strict=True):
+        k = min(int(n_per_class), part.size)
+        out[name] = S[np.sort(rng.choice(part, size=k, replace=False))].astype(np.int8)
+    return out
+
+
+def landscape_liquidity(
+    model: IsingModel,
+    references: dict[str, np.ndarray],
+    *,
+    x: Sequence[float] | np.ndarray | None = None,
+    tol: float = 1e-6,
+    damping: float = 0.0,
+    max_iter: int = 1000,
+) -> pd.DataFrame:
+    """Area and largest gap between s_ub(d) and the down-sweep landscape s(d), per reference.
+
+    Returns one row per reference: ``reference_class``, ``index``, ``landscape_area``,
+    ``landscape_max_gap``, ``converged`` (every point of the sweep converged).
+    """
+    rows = []
+    for cls, R in references.items():
+        for i, ref in enumerate(np.atleast_2d(R)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # non-convergence is the `converged` column
+                df = entropy_landscape(
+                    model, ref, x=x, sweep="down", tol=tol, damping=damping, max_iter=max_iter
+                )
+            rows.append(
+                {
+                    "reference_class": cls,
+                    "index": i,
+                    "landscape_area": landscape_area(df),
+                    "landscape_max_gap": landscape_max_gap(df),
+                    "converged": bool(df["converged"].all()),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["reference_class", "index", "landscape_area", "landscape_max_gap", "converged"]
+    )
 
 
 def entropy_gap(model: IsingModel, *, tol: float = 1e-6, damping: float = 0.0, max_iter: int = 1000) -> float:
