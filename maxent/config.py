@@ -28,7 +28,8 @@ Schema (defaults in brackets)::
         n_runs: int >= 2            independent training runs               [64]
         draws_per_run: int >= 1     binary networks drawn per run           [1]
         gauge: none | sort          hidden-unit permutation gauge           [none]
-        samples: str | null         existing samples instead of training: a WeightSamples .npz
+        samples: str | null         existing samples instead of training (a path relative to
+                                    the config file's folder): a WeightSamples .npz
                                     (maxent sample / OUT/samples) or a plain ±1 (M, N) .npy
                                     whose columns follow widths              [null]
         null_model: none | column_shuffle  run the setting on a column-shuffled copy of its samples
@@ -644,6 +645,11 @@ def load_config(path: str | os.PathLike) -> PipelineConfig:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not a UTF-8 text file") from exc
+    if isinstance(data, dict) and isinstance(data.get("settings"), list):
+        # a samples file named relative to the config is found from the config's folder
+        for s in data["settings"]:
+            if isinstance(s, dict) and isinstance(s.get("samples"), str) and not os.path.isabs(s["samples"]):
+                s["samples"] = os.path.normpath(os.path.join(path.parent, s["samples"]))
     try:
         return parse_config(data)
     except ConfigError as exc:

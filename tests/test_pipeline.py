@@ -446,6 +446,12 @@ def test_shipped_configs_are_valid():
     assert paper.dataset.name == "mnist"
     assert {s.n_train for s in paper.settings} == {60000, 500}
     assert all(s.n_samples >= 10_000 for s in paper.settings)
+    # the default run's shuffled null reads the default run's samples, next to the config
+    null = load_config(ROOT / "pipelines" / "default-null.yaml")
+    assert [s.null_model for s in null.settings] == ["column_shuffle"] * 4
+    assert {Path(s.samples).name for s in null.settings} == {f"{s.name}.npz" for s in default.settings}
+    assert all(Path(s.samples).parent == ROOT / "results" / "samples" for s in null.settings)
+    assert null.fit == default.fit and null.claims == default.claims
 
 
 def test_config_hash_ignores_description_and_defaults():
