@@ -27,6 +27,16 @@ collects, per spin where it is a density:
 
 A block is "liquid-like" when its couplings are weak, its gap s_ind - s_Bethe is close to 0 and
 its area A is small: its weights are nearly independent given their magnetizations.
+
+As the reference study reads it, the landscape measures are averaged over many references per
+energy class drawn among the well-performing samples (:func:`reference_classes`,
+:func:`landscape_liquidity`: area and largest gap max_d (s_ub - s) per reference).
+
+These are descriptive numbers. Which block is most liquid is a *claim*: with a few hundred
+samples the raw numbers are dominated by fitting noise (a column-shuffled copy of the data gives
+similar gaps), and the penalties chosen per block differ. The tested headline metric is the
+null-corrected entropy gap at a common penalty (:mod:`maxent.stats.claims`,
+``most_liquid_block``).
 """
 
 from __future__ import annotations
