@@ -6,9 +6,9 @@ Runs after the geometry stages, on the fitted blocks of every setting (see
 * ``claims-block`` per (setting, block): pair statistics against column-shuffled nulls, the
   entropy gap and held-out likelihood gain of common-penalty fits (bootstrap over runs, nulls),
   and the sample-size curve;
-* ``claims-jump`` per landscape in which the landscape stage found a jump or hysteresis: the
-  hysteresis area refitted on bootstrap replicates and on nulls (every jump the report mentions is
-  tested);
+* ``claims-jump`` per (setting, block) whose landscapes show a jump or hysteresis: the hysteresis
+  area around one of those references ("medium" when it jumps), refitted on bootstrap replicates
+  and on nulls (every block the report says has a jump is tested);
 * ``claims-tap`` per block whose TAP stage found more than one converged state.
 
 Outputs ``tables/claims.csv`` (one row per claim, columns :data:`maxent.stats.claims.CLAIM_COLUMNS`)
@@ -97,7 +97,11 @@ def _task_claims_jump(
         max_iter=max_iter,
         damping=damping,
     )
-    return {"boot": rep["boot"], "null": rep["null"]}
+    return {
+        "boot": rep["boot"],
+        "null": rep["null"],
+        "value": {"area": rep["value"], "n_free": rep["n_free"]},
+    }
 
 
 def _task_claims_tap(
@@ -115,6 +119,9 @@ def _task_claims_tap(
 
     rng = np.random.default_rng(seed)
     fit = _refit(name, params)
+    # constant spins are frozen in every TAP state: the nulls are fitted on the free spins (their
+    # divergent fields only slow the fits down)
+    X = np.asarray(X)[:, np.asarray(X).min(axis=0) != np.asarray(X).max(axis=0)]
     nulls = [fit(column_shuffle(X, groups=runs, random_state=rng)) for _ in range(cs.n_null_tap)]
     R = len(np.unique(runs))
     row = C.tap_claim(setting, block, model, nulls, R, cs, seed)
@@ -208,11 +215,18 @@ def stage_claims(run: _Runner) -> None:
     trans = run.tables.get("transitions")
     land = run.tables.get("landscape")
     if cc.landscape and trans is not None and len(trans) and land is not None:
-        from maxent.stats.claims import hysteresis_area
-
         lc = cfg.landscape
         jtasks, jindex = [], []
         found = trans[["setting", "block", "reference"]].drop_duplicates()
+        # one test per (setting, block) with a jump (the report states jumps per block): around
+        # the "medium" reference when its landscape jumps, else the first configured one that does
+        order = {k: i for i, k in enumerate(["medium", *lc.references])}
+        found = (
+            found.assign(_o=found["reference"].map(order))
+            .sort_values(["setting", "block", "_o"], kind="stable")
+            .drop_duplicates(["setting", "block"])
+            .drop(columns="_o")
+        )
         for r in found.itertuples(index=False):
             s = cfg.setting(r.setting)
             if r.block not in claim_blocks(run, s):
@@ -234,11 +248,6 @@ def stage_claims(run: _Runner) -> None:
                 name,
                 params,
             )
-            sel = land[
-                (land["setting"] == r.setting)
-                & (land["block"] == r.block)
-                & (land["reference"] == r.reference)
-            ]
             jtasks.append(
                 _Task(
                     "claims-jump",
@@ -261,11 +270,11 @@ def stage_claims(run: _Runner) -> None:
                     ),
                 )
             )
-            jindex.append((r.setting, r.block, r.reference, hysteresis_area(sel), key))
+            jindex.append((r.setting, r.block, r.reference, key))
         jres = run.run_stage("claims-jump", jtasks)
-        for sn, b, ref, value, k in jindex:
+        for sn, b, ref, k in jindex:
             R = len(run_groups(runs_of(sn, "train")))
-            row = C.jump_claim(sn, b, ref, value, jres[k], R, cs)
+            row = C.jump_claim(sn, b, ref, jres[k]["value"]["area"], jres[k], R, cs)
             frames.append(pd.DataFrame([row], columns=C.CLAIM_COLUMNS))
             keys.append(k)
 

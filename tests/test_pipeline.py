@@ -135,7 +135,7 @@ def test_outputs_layout_and_columns(baseline, tmp_path):
     # every stated jump is tested
     if len(T["transitions"]):
         tested = claims[claims["claim"] == "first_order_jump"]
-        jumps = T["transitions"][["setting", "block", "reference"]].drop_duplicates()
+        jumps = T["transitions"][["setting", "block"]].drop_duplicates()
         assert len(tested) == len(jumps[jumps["block"] != "full"])
     land = T["landscape"]
     for col in ("setting", "block", "reference", "sweep", "x", "q", "d", "entropy", "energy", "converged"):

@@ -655,12 +655,19 @@ def jump_replicates(
     max_iter: int = 1000,
     damping: float = 0.0,
 ) -> dict:
-    """Hysteresis areas of landscapes refitted on run-level bootstrap replicates (same reference)
-    and on column-shuffled nulls (reference of the same kind chosen among the null's samples).
+    """Hysteresis area of the landscape around ``reference``: on the data, on run-level bootstrap
+    replicates (same reference) and on column-shuffled nulls (reference of the same kind chosen
+    among the null's samples), each refitted with ``fit(X) -> IsingModel``.
 
-    ``fit(X) -> IsingModel`` refits the block's model (same estimator and penalty as the data's).
+    Constant spins (the same value in every sample, common in well-trained shallow nets) are
+    treated as frozen: the model is fitted on the other spins, and areas are scaled by
+    N_free / N, which is exact for the limit of infinite fields (a frozen spin agrees with every
+    sampled reference, so it adds 0 to d and to the entropy). It also spares the fits the
+    divergent fields of constant spins, which made them many times slower.
+
     Bootstrap replicates are paired excesses: the area on the resampled runs minus the area on
-    a column shuffle of the same resampled runs. Returns ``{"boot": (B,), "null": (K,)}``.
+    a column shuffle of the same resampled runs. Returns ``{"value": float, "boot": (B,),
+    "null": (K,), "n_free": int}``.
     """
     import warnings
 
@@ -668,6 +675,12 @@ def jump_replicates(
 
     rng = np.random.default_rng(seed)
     grid = np.asarray(x, dtype=np.float64)
+    X = np.asarray(X, dtype=np.int8)
+    keep = X.min(axis=0) != X.max(axis=0)
+    scale = keep.sum() / X.shape[1]
+    X = X[:, keep]
+    reference = np.asarray(reference)[keep]
+    runs = np.asarray(runs)
 
     def area(model, ref) -> float:
         with warnings.catch_warnings():
@@ -675,22 +688,24 @@ def jump_replicates(
             df = entropy_landscape(
                 model, ref, x=grid, sweep="both", tol=tol, max_iter=max_iter, damping=damping
             )
-        return hysteresis_area(df)
+        return scale * hysteresis_area(df)
 
     def null_area(Xn: np.ndarray) -> float:
         m = fit(Xn)
         return area(m, choose_references(m, Xn)[reference_kind])
 
-    runs = np.asarray(runs)
+    if keep.sum() < 2:
+        nan = np.full(1, np.nan)
+        return {"value": float("nan"), "boot": nan, "null": nan, "n_free": int(keep.sum())}
+    value = area(fit(X), reference)
     boot = []
     for _ in range(cs.n_boot_landscape):
         idx = resample_runs(runs, rng)
         boot.append(
             area(fit(X[idx]), reference) - null_area(column_shuffle(X, groups=runs, random_state=rng)[idx])
         )
-    boot = np.array(boot)
     null = [null_area(column_shuffle(X, groups=runs, random_state=rng)) for _ in range(cs.n_null_landscape)]
-    return {"boot": boot, "null": np.array(null)}
+    return {"value": value, "boot": np.array(boot), "null": np.array(null), "n_free": int(keep.sum())}
 
 
 def jump_claim(
