@@ -453,9 +453,15 @@ def landscape(
     jumps = tr[tr["kind"] == "jump"] if len(tr) else tr
     if len(jumps):
         for r in jumps.itertuples():
+            unconverged = "" if bool(r.converged) else "UNCONVERGED "
+            note = (
+                ""
+                if bool(r.converged)
+                else " (BP did not converge at one or both points: not evidence of a transition)"
+            )
             click.echo(
-                f"  jump ({r.sweep} sweep) between x={r.x_from:g} and x={r.x_to:g}: "
-                f"d {r.d_from:.4f} -> {r.d_to:.4f}"
+                f"  {unconverged}jump ({r.sweep} sweep) between x={r.x_from:g} and x={r.x_to:g}: "
+                f"d {r.d_from:.4f} -> {r.d_to:.4f}{note}"
             )
     else:
         click.echo("  no jump in d: s(d) is continuous on this grid")

@@ -1152,10 +1152,11 @@ class _Runner:
                 t.insert(0, "block", b)
                 t.insert(0, "setting", s)
                 frames.append(t)
+        empty = find_transitions(pd.DataFrame(columns=["x", "sweep", "d", "entropy", "converged"]))
         self.tables["transitions"] = (
             pd.concat(frames, ignore_index=True)
             if frames
-            else pd.DataFrame(columns=["setting", "block", "reference"])
+            else pd.DataFrame(columns=["setting", "block", "reference", *empty.columns])
         )
         self.table_keys["transitions"] = self.table_keys["landscape"]
 
