@@ -221,7 +221,10 @@ class Cache:
             raise CacheFolderError(f"cache folder {root} exists and is not a folder")
         if (root / MARKER).is_file():
             return
-        children = sorted(p.name for p in root.iterdir())
+        # the cache's own names, which may precede the marker while another process creates it
+        children = sorted(
+            p.name for p in root.iterdir() if p.name != _LOCKS and not p.name.startswith(f"{MARKER}.")
+        )
         if children and not self._looks_like_old_cache():
             shown = ", ".join(children[:5]) + (" ..." if len(children) > 5 else "")
             raise CacheFolderError(
@@ -233,9 +236,20 @@ class Cache:
         """Check the root (:meth:`check_root`), create it if needed and write the marker."""
         self.check_root()
         marker = self.root / MARKER
-        if not marker.is_file():
-            self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(marker, json.dumps({"maxent_cache": 1}) + "\n")
+        if marker.is_file():
+            return
+        text = json.dumps({"maxent_cache": 1}) + "\n"
+        if not self.root.exists():  # create the folder with its marker in one rename
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.root.parent / f".{self.root.name}.tmp-{uuid.uuid4().hex[:8]}"
+            tmp.mkdir()
+            try:
+                atomic_write_text(tmp / MARKER, text)
+                os.rename(tmp, self.root)
+                return
+            except OSError:  # created meanwhile by another process
+                shutil.rmtree(tmp, ignore_errors=True)
+        atomic_write_text(marker, text)
 
     def _entry_lock(self, stage: str, key: str) -> Any:
         from filelock import FileLock
