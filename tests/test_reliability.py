@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from maxent import IsingModel
 from maxent._atomic import CorruptFileError, FileTooLargeError, atomic_write_text, load_npz
-from maxent._cache import Cache, CacheFolderError
+from maxent._cache import Cache
 from maxent.cli import main
 from maxent.config import ConfigError
 from maxent.fit import ExactBoltzmann, PseudoLikelihood
