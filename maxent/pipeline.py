@@ -354,21 +354,38 @@ def _task_samples(
     setting_meta: dict,
 ) -> dict[str, Any]:
     from maxent import datasets
+    from maxent._atomic import CorruptFileError, load_npz
     from maxent.train import TrainConfig, sample_weights
 
     ds = datasets.load(dataset["name"], n_train=n_train, **{k: v for k, v in dataset.items() if k != "name"})
-    samples = sample_weights(
-        ds,
-        TrainConfig.from_dict(train),
-        n_runs=n_runs,
-        draws_per_run=draws_per_run,
-        seed=seed,
-        device=device,
-        gauge=gauge,
-        checkpoint_dir=checkpoint_dir,
-        progress=False,
-        chunk_size=SAMPLES_CHUNK,
-    )
+
+    def collect() -> WeightSamples:
+        return sample_weights(
+            ds,
+            TrainConfig.from_dict(train),
+            n_runs=n_runs,
+            draws_per_run=draws_per_run,
+            seed=seed,
+            device=device,
+            gauge=gauge,
+            checkpoint_dir=checkpoint_dir,
+            progress=False,
+            chunk_size=SAMPLES_CHUNK,
+        )
+
+    try:
+        samples = collect()
+    except CorruptFileError:
+        # a damaged checkpoint chunk (the checkpoint folder belongs to the cache): drop the chunks
+        # that do not load and retrain them, as a corrupted cache entry is recomputed
+        if checkpoint_dir is None:
+            raise
+        for chunk in sorted(Path(checkpoint_dir).glob("chunk_*.npz")):
+            try:
+                load_npz(chunk)
+            except CorruptFileError:
+                chunk.unlink()
+        samples = collect()
     samples.meta["setting"] = {**setting_meta, "n_train": ds.n_train}
     return {"samples": samples}
 

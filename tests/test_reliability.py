@@ -474,3 +474,26 @@ def test_one_point_grid_writes_a_full_transitions_table(tmp_path):
     _run(_cfg(tmp_path, cfg), out)
     tr = pd.read_csv(out / "tables" / "transitions.csv")
     assert len(tr) == 0 and {"kind", "sweep", "x_from", "x_to", "delta_d", "converged"} <= set(tr.columns)
+
+
+def test_corrupted_sample_checkpoint_is_retrained(tmp_path):
+    from maxent.pipeline import _task_samples
+    from maxent.train import TrainConfig, _chunk_path
+
+    ckpt = tmp_path / "ckpt"
+    args = dict(
+        dataset={"name": "digits", "n_components": 8},
+        n_train=60,
+        train=TrainConfig(widths=(8, 10), epochs=1).to_dict(),
+        n_runs=4,
+        draws_per_run=1,
+        gauge="none",
+        seed=1,
+        device="cpu",
+        setting_meta={"name": "s"},
+    )
+    ref = _task_samples(checkpoint_dir=None, **args)["samples"]
+    ckpt.mkdir()
+    _chunk_path(ckpt, 0, 4).write_bytes(b"PK\x03\x04 truncated by a crash")
+    got = _task_samples(checkpoint_dir=str(ckpt), **args)["samples"]
+    np.testing.assert_array_equal(got.spins, ref.spins)
