@@ -805,6 +805,8 @@ class _Runner:
         # are missing downstream and the report lists them
         self.failures: list[dict[str, str]] = []
         self.failed_blocks: set[tuple[str, str]] = set()
+        # pid of this process when tasks run in local loky workers (they exit if it dies)
+        self.owner_pid: int | None = None
         self.quality_full: dict[tuple[str, str], pd.DataFrame] = {}
         # fault injection for the kill-and-resume tests: SIGKILL this process right after the
         # N-th durable write (cache entry or output file) when MAXENT_FAULT_AFTER_WRITES=N
@@ -850,7 +852,7 @@ class _Runner:
         if todo:
             n_jobs = min(self.n_jobs, len(todo)) if self.n_jobs > 0 else self.n_jobs
             gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_guarded)(t.fn, t.args, t.kwargs, self.threads) for t in todo
+                delayed(_guarded)(t.fn, t.args, t.kwargs, self.threads, self.owner_pid) for t in todo
             )
             bar = tqdm(total=len(todo), desc=stage, unit="task", disable=not self.progress, leave=False)
             failed: set[str] = set()
@@ -1487,12 +1489,48 @@ class _TaskError:
     trace: str
 
 
+_WATCHDOG: list[int] = []
+
+
+def _exit_with_parent() -> None:
+    """In a worker process: exit as soon as the process that started it is gone.
+
+    A run killed with SIGKILL cannot stop its loky workers; without this they would finish
+    (possibly hours of) work for nobody. A daemon thread polls the parent's pid once a second
+    (POSIX reparents an orphan, so ``getppid`` changes) and ends the worker with ``os._exit``.
+    """
+    import threading
+
+    if _WATCHDOG:
+        return
+    parent = os.getppid()
+    _WATCHDOG.append(parent)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="maxent-parent-watchdog", daemon=True).start()
+
+
 def _guarded(
-    fn: Callable[..., dict[str, Any]], args: tuple, kwargs: dict, threads: int | None
+    fn: Callable[..., dict[str, Any]],
+    args: tuple,
+    kwargs: dict,
+    threads: int | None,
+    owner_pid: int | None = None,
 ) -> tuple[dict[str, Any] | _TaskError, float, float]:
-    """:func:`_timed`, with an exception of the task returned as a :class:`_TaskError`."""
+    """:func:`_timed`, with an exception of the task returned as a :class:`_TaskError`.
+
+    ``owner_pid``: the pid of the run's main process when the tasks run in local worker
+    processes (loky); a worker that is not that process exits when its parent dies.
+    """
     import traceback
 
+    if owner_pid is not None and os.getpid() != owner_pid and os.getppid() == owner_pid:
+        _exit_with_parent()
     t0, c0 = time.perf_counter(), time.thread_time()
     try:
         return _timed(fn, args, kwargs, threads)
@@ -1623,6 +1661,7 @@ def run_pipeline(
         )
         runner._planned = True
         runner.protected = set(folder.protected)
+        runner.owner_pid = os.getpid() if backend == "loky" else None
         with contextlib.ExitStack() as stack:
             if threads_per_task is not None:
                 from threadpoolctl import threadpool_limits

@@ -497,3 +497,74 @@ def test_corrupted_sample_checkpoint_is_retrained(tmp_path):
     _chunk_path(ckpt, 0, 4).write_bytes(b"PK\x03\x04 truncated by a crash")
     got = _task_samples(checkpoint_dir=str(ckpt), **args)["samples"]
     np.testing.assert_array_equal(got.spins, ref.spins)
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        ppid = next((int(line.split()[1]) for line in text.splitlines() if line.startswith("PPid:")), -1)
+        if ppid == pid:
+            kids.append(int(status.parent.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_workers_of_a_killed_run_exit(tmp_path):
+    """SIGKILL the run's main process while its loky workers train: they stop within seconds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    slow = {
+        **MICRO,
+        "trainer": {"epochs": 2000, "lr": 0.05},
+        "settings": [
+            {"name": "a", "widths": [8, 10], "n_runs": 64},
+            {"name": "b", "widths": [8, 10], "n_runs": 64, "n_train": 500},
+        ],
+    }
+    cfg = _cfg(tmp_path, slow)
+    code = "from maxent.cli import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "run", str(cfg), "--out", str(tmp_path / "out"), "-q", "-j", "2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    try:
+        deadline = time.time() + 120
+        workers: list[int] = []
+        while time.time() < deadline and len(workers) < 2:
+            workers = [k for k in _children(proc.pid) if "loky" in Path(f"/proc/{k}/cmdline").read_text()]
+            time.sleep(0.2)
+        assert len(workers) >= 2, "no workers started"
+        time.sleep(8)  # imports done, training under way
+        assert proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.time() + 20
+        alive = workers
+        while time.time() < deadline and alive:
+            alive = [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+            time.sleep(0.5)
+        assert not alive, f"workers {alive} outlived the run"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _state(pid: int) -> str:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "Z"
+    return next((line.split()[1] for line in text.splitlines() if line.startswith("State:")), "Z")
