@@ -133,13 +133,15 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--force",
     is_flag=True,
-    help="If OUT holds a different run's results, delete them and run there (default: refuse).",
+    help="If OUT holds a different run's results (or other files), run there anyway: only files that "
+    "maxent wrote are replaced, and the log names them; your own files are never touched (default: refuse).",
 )
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Cache folder (default OUT/.cache); can be shared between output folders.",
+    help="Cache folder (default OUT/.cache); can be shared between output folders and concurrent runs. "
+    "A non-empty folder that is not a maxent cache is refused.",
 )
 @click.option(
     "--threads-per-task",
@@ -198,6 +200,10 @@ def run(
         f"{out}: report.md written in {summary.seconds:.1f} s "
         f"({summary.cached} task(s) from cache, {summary.computed} computed)"
     )
+    if summary.skipped_outputs:
+        click.echo(
+            f"  not written (a file that maxent did not write is there): {', '.join(summary.skipped_outputs)}"
+        )
 
 
 # ================================================================================ fit

@@ -70,9 +70,7 @@ class IdentifiabilityReport:
         if self.anticorrelated:
             parts.append(f"perfectly anti-correlated pairs (s_i = -s_j) {pairs(self.anticorrelated)}")
         if self.implications:
-            parts.append(
-                f"pairs with a value combination that never occurs {pairs(self.implications)}"
-            )
+            parts.append(f"pairs with a value combination that never occurs {pairs(self.implications)}")
         if self.separable:
             more = f", ... ({len(self.separable)} in all)" if len(self.separable) > limit else ""
             parts.append(
