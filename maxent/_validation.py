@@ -199,7 +199,9 @@ def check_hyperparams(params: dict, defaults: dict, where: str = "estimator") ->
       the int 1000, a fractional one (``1.5``) is refused; counts must be >= 1 (``n_jobs``: or -1);
     * ``device`` is ``cpu``, ``cuda``, ``cuda:K`` or ``mps`` (or None where that is the default);
     * NaN or infinity, mappings, and lists (except ``alphas``) are refused everywhere;
-    * ``None`` only where the default is None.
+    * ``None`` only where the default is None;
+    * a string in exponent notation without a decimal point (``1e-3``, which YAML 1.1 reads as a
+      string while YAML 1.2 and every user read it as a number) is the number it spells.
 
     The estimator's own checks (ranges such as ``alpha >= 0``) still run when it fits.
     """
@@ -207,6 +209,9 @@ def check_hyperparams(params: dict, defaults: dict, where: str = "estimator") ->
 
     out = dict(params)
     for name, v in params.items():
+        if isinstance(v, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", v.strip()):
+            v = float(v)
+            out[name] = v
         d = defaults.get(name)
         at = f"{where}: parameter {name!r}"
         if isinstance(v, dict):

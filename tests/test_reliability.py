@@ -568,3 +568,16 @@ def _state(pid: int) -> str:
     except OSError:
         return "Z"
     return next((line.split()[1] for line in text.splitlines() if line.startswith("State:")), "Z")
+
+
+def test_exponent_notation_in_a_yaml_config_is_a_number(tmp_path):
+    """YAML 1.1 reads `alpha: 1e-3` as a string: it must still mean 0.001, not be refused."""
+    from maxent.pipeline import check_estimator, make_estimator
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(MICRO).replace("alpha: 0.05", "alpha: 1e-3"))
+    assert "1e-3" in path.read_text()
+    assert _invoke("info", path).exit_code == 0
+    check_estimator("pseudolikelihood", {"alpha": "1e-3", "max_iter": "1e3"})
+    est = make_estimator("pseudolikelihood", {"alpha": "1e-3", "max_iter": "1e3"})
+    assert est.alpha == 0.001 and est.max_iter == 1000 and isinstance(est.max_iter, int)
