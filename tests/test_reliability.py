@@ -581,3 +581,28 @@ def test_exponent_notation_in_a_yaml_config_is_a_number(tmp_path):
     check_estimator("pseudolikelihood", {"alpha": "1e-3", "max_iter": "1e3"})
     est = make_estimator("pseudolikelihood", {"alpha": "1e-3", "max_iter": "1e3"})
     assert est.alpha == 0.001 and est.max_iter == 1000 and isinstance(est.max_iter, int)
+
+
+def test_sample_keeps_the_samples_when_the_output_fails_after_training(tmp_path, monkeypatch):
+    from maxent.samples import WeightSamples
+
+    real = WeightSamples.save
+    out = tmp_path / "s.npz"
+
+    def flaky(self, path):
+        if Path(path) == out:
+            raise PermissionError(13, "Permission denied")
+        return real(self, path)
+
+    monkeypatch.setattr(WeightSamples, "save", flaky)
+    r = CliRunner().invoke(
+        main,
+        ["sample", "-w", "8,10", "--runs", "2", "--epochs", "1", "-q", "--out", str(out)],
+        catch_exceptions=False,
+    )
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    rescued = r.output.split("saved to ")[1].split()[0]
+    try:
+        assert WeightSamples.load(rescued).n_samples == 2
+    finally:
+        Path(rescued).unlink(missing_ok=True)

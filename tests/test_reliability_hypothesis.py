@@ -203,3 +203,34 @@ def test_bad_files_exit_2_name_the_file_and_change_nothing(sandbox, case, comman
     assert path.name in _error_line(result), result.output
     assert _snapshot(sandbox) == before
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------------- identifiability
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(2, 6),
+    m=st.integers(8, 80),
+    seed=st.integers(0, 2**16),
+    sign=st.sampled_from([1, -1]),
+    data=st.data(),
+)
+def test_a_copied_spin_is_always_found_and_full_support_never(n, m, seed, sign, data):
+    """Oracle: a column equal to ±another is a degenerate pair (no finite maximum); data in which
+    every configuration occurs have their moments inside the marginal polytope (finite maximum)."""
+    import itertools
+
+    from maxent.fit._identifiability import check_identifiability
+
+    rng = np.random.default_rng(seed)
+    X = rng.choice([-1, 1], size=(m, n))
+    X = X[:, np.abs(X.mean(axis=0)) < 1]
+    assume(X.shape[1] >= 1)
+    i = data.draw(st.integers(0, X.shape[1] - 1))
+    Xd = np.hstack([X, sign * X[:, i : i + 1]])
+    rep = check_identifiability(Xd.mean(0), Xd.T @ Xd / m, Xd, m, pseudo=True)
+    pair = (i, Xd.shape[1] - 1)
+    assert pair in (rep.correlated if sign == 1 else rep.anticorrelated)
+    full = np.array(list(itertools.product([-1, 1], repeat=n)) * data.draw(st.integers(1, 3)))
+    extra = rng.choice([-1, 1], size=(data.draw(st.integers(0, 20)), n))
+    F = np.vstack([full, extra])
+    assert not check_identifiability(F.mean(0), F.T @ F / len(F), F, len(F), pseudo=True)

@@ -33,7 +33,12 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
 from maxent._validation import check_spins, constant_columns, format_indices
-from maxent.fit._identifiability import check_identifiability, coupling_penalty, is_pseudolikelihood
+from maxent.fit._identifiability import (
+    applies_to,
+    check_identifiability,
+    coupling_penalty,
+    is_pseudolikelihood,
+)
 from maxent.fit._likelihood import mean_log_likelihood, mean_pseudo_log_likelihood
 from maxent.ising import MAX_EXACT_SPINS, IsingModel
 from maxent.moments import Moments
@@ -95,7 +100,7 @@ class IsingEstimator(BaseEstimator):
         self.converged_ = bool(result.converged)
         self.history_ = pd.DataFrame(result.history)
         self.nonidentifiable_ = ""
-        if coupling_penalty(self) <= 0:
+        if applies_to(self) and coupling_penalty(self) <= 0:
             report = check_identifiability(
                 moments.m, moments.C, samples, moments.n_samples or None, pseudo=is_pseudolikelihood(self)
             )

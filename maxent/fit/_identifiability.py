@@ -198,6 +198,13 @@ def coupling_penalty(est: object) -> float:
     return 0.0
 
 
+def applies_to(est: object) -> bool:
+    """Whether the estimator maximizes a likelihood (full or pseudo) whose maximum the checks
+    concern. Closed-form approximations (mean field, TAP) are not maximizers and have their own
+    checks (a singular correlation matrix is refused or shrunk there)."""
+    return type(est).__name__ not in ("MeanField",)
+
+
 def is_pseudolikelihood(est: object) -> bool:
     """Whether the estimator maximizes the pseudo-likelihood (so the separation LP applies)."""
     return type(est).__name__.startswith("PseudoLikelihood")
