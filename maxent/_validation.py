@@ -19,6 +19,7 @@ __all__ = [
     "check_positive",
     "check_nonnegative",
     "constant_columns",
+    "check_hyperparams",
 ]
 
 
@@ -158,3 +159,105 @@ def format_indices(idx: Sequence[int] | np.ndarray, limit: int = 10) -> str:
     idx = [int(i) for i in idx]
     more = f", ... ({len(idx)} in all)" if len(idx) > limit else ""
     return "[" + ", ".join(map(str, idx[:limit])) + more + "]"
+
+
+#: hyperparameters that count something: integers >= 1 (``n_jobs`` may also be -1)
+_COUNT_PARAMS = frozenset(
+    {
+        "max_iter",
+        "bp_max_iter",
+        "batch_size",
+        "cv",
+        "n_chains",
+        "n_sweeps",
+        "max_sweeps",
+        "window",
+        "n_threads",
+        "n_jobs",
+        "max_spins",
+        "n_starts",
+    }
+)
+#: hyperparameters that may be given as a list
+_LIST_PARAMS = frozenset({"alphas"})
+_DEVICE_RE = r"^(cpu|cuda(:[0-9]+)?|mps)$"
+
+
+def _is_real(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def check_hyperparams(params: dict, defaults: dict, where: str = "estimator") -> dict:
+    """Check estimator hyperparameters against the types of their defaults; return them cleaned.
+
+    Rules (each violation raises ValueError naming ``where`` and the parameter):
+
+    * a parameter whose default is a bool takes a bool; a string default, a string;
+    * a float default takes a finite real number (int or float, not bool);
+    * an int default, and every counting parameter (``max_iter``, ``batch_size``, ``cv``,
+      ``n_chains``, ...), takes an integer; an integral float such as ``1e3`` is turned into
+      the int 1000, a fractional one (``1.5``) is refused; counts must be >= 1 (``n_jobs``: or -1);
+    * ``device`` is ``cpu``, ``cuda``, ``cuda:K`` or ``mps`` (or None where that is the default);
+    * NaN or infinity, mappings, and lists (except ``alphas``) are refused everywhere;
+    * ``None`` only where the default is None;
+    * a string in exponent notation without a decimal point (``1e-3``, which YAML 1.1 reads as a
+      string while YAML 1.2 and every user read it as a number) is the number it spells.
+
+    The estimator's own checks (ranges such as ``alpha >= 0``) still run when it fits.
+    """
+    import re
+
+    out = dict(params)
+    for name, v in params.items():
+        if isinstance(v, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", v.strip()):
+            v = float(v)
+            out[name] = v
+        d = defaults.get(name)
+        at = f"{where}: parameter {name!r}"
+        if isinstance(v, dict):
+            raise ValueError(f"{at} must be a single value, got a mapping {v!r}")
+        if isinstance(v, (list, tuple)):
+            if name not in _LIST_PARAMS:
+                raise ValueError(f"{at} must be a single value, got a list {list(v)!r}")
+            if not all(_is_real(x) and np.isfinite(float(x)) for x in v):
+                raise ValueError(f"{at} must list finite numbers, got {list(v)!r}")
+            continue
+        if v is None:
+            if d is not None:
+                raise ValueError(f"{at} must not be None (its default is {d!r})")
+            continue
+        if _is_real(v) and not np.isfinite(float(v)):
+            raise ValueError(f"{at} must be a finite number, got {v!r}")
+        if name == "device":
+            if not isinstance(v, str) or not re.match(_DEVICE_RE, v):
+                raise ValueError(f"{at} must be 'cpu', 'cuda', 'cuda:K' or 'mps', got {v!r}")
+            continue
+        if isinstance(d, bool):
+            if not isinstance(v, (bool, np.bool_)):
+                raise ValueError(f"{at} must be true or false, got {v!r}")
+            continue
+        if isinstance(d, str):
+            if not isinstance(v, str):
+                raise ValueError(f"{at} must be a string, got {v!r}")
+            continue
+        count = name in _COUNT_PARAMS
+        if (isinstance(d, (int, np.integer)) and not isinstance(d, bool)) or count:
+            if name in _LIST_PARAMS and isinstance(v, str):
+                pass
+            elif not _is_real(v):
+                raise ValueError(f"{at} must be an integer, got {v!r}")
+            elif float(v) != int(v):
+                raise ValueError(f"{at} must be an integer, got {v!r}")
+            else:
+                v = int(v)
+                out[name] = v
+                if count and v < 1 and not (name == "n_jobs" and v == -1):
+                    raise ValueError(
+                        f"{at} must be an integer >= 1{' (or -1)' if name == 'n_jobs' else ''}, got {v!r}"
+                    )
+                continue
+        if isinstance(d, (float, np.floating)) and not _is_real(v):
+            raise ValueError(f"{at} must be a number, got {v!r}")
+        if d is None and isinstance(v, str) and name != "random_state":
+            continue  # free-form (e.g. a choice the estimator checks itself)
+    return out

@@ -187,6 +187,7 @@ def stage_claims(run: _Runner) -> None:
             )
             index.append((s.name, b, key))
     res = run.run_stage("claims-block", tasks)
+    index = [row for row in index if row[-1] in res]  # failed tasks are listed in run.failures
     frames = [res[k]["rows"] for *_, k in index]
     curves = [res[k]["curve"] for *_, k in index]
     keys = [k for *_, k in index]
@@ -229,7 +230,7 @@ def stage_claims(run: _Runner) -> None:
         )
         for r in found.itertuples(index=False):
             s = cfg.setting(r.setting)
-            if r.block not in claim_blocks(run, s):
+            if r.block not in claim_blocks(run, s) or (r.setting, r.block) not in run.references:
                 continue
             names, R_refs, _ = run.references[(r.setting, r.block)]
             est = cfg.fit.estimator_for(r.block)
@@ -272,7 +273,7 @@ def stage_claims(run: _Runner) -> None:
             )
             jindex.append((r.setting, r.block, r.reference, key))
         jres = run.run_stage("claims-jump", jtasks)
-        for sn, b, ref, k in jindex:
+        for sn, b, ref, k in [row for row in jindex if row[-1] in jres]:
             R = len(run_groups(runs_of(sn, "train")))
             row = C.jump_claim(sn, b, ref, jres[k]["value"]["area"], jres[k], R, cs)
             frames.append(pd.DataFrame([row], columns=C.CLAIM_COLUMNS))
@@ -303,6 +304,7 @@ def stage_claims(run: _Runner) -> None:
             )
             tindex.append(key)
         tres = run.run_stage("claims-tap", ttasks)
+        tindex = [k for k in tindex if k in tres]
         frames += [tres[k]["rows"] for k in tindex]
         keys += tindex
 

@@ -48,6 +48,31 @@ def _parse_widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _check_output_file(out: str) -> None:
+    """Refuse, before any training, an --out that cannot be written: a folder, a symlink, or a
+    place (its nearest existing parent folder) where this process cannot create files."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(out)
+    if path.is_dir():
+        raise _BadSampleInput(f"--out {out} is a folder; give a file name such as {path / 'samples.npz'}")
+    parent = path.parent if str(path.parent) else Path(".")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise _BadSampleInput(f"--out {out}: {probe} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise _BadSampleInput(f"--out {out}: cannot write in {probe} ({exc.strerror or exc})") from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise _BadSampleInput(f"--out {out} exists and is not writable")
+
+
 @main.command("sample")
 @click.option(
     "--dataset",
@@ -157,6 +182,7 @@ def sample(
     from maxent.train import TrainConfig, sample_weights
 
     w = _parse_widths(widths)
+    _check_output_file(out)  # before hours of training, not after
     if threads is not None:
         if threads < 1:
             raise _BadSampleInput(f"--threads must be >= 1, got {threads}")
@@ -194,7 +220,18 @@ def sample(
         )
     except (ValueError, TypeError) as exc:
         raise _BadSampleInput(" ".join(str(exc).split())) from None
-    samples.save(out)
+    try:
+        samples.save(out)
+    except OSError as exc:  # the place became unwritable while training: keep the samples
+        import os
+        import tempfile
+
+        rescue = os.path.join(tempfile.gettempdir(), f"maxent-samples-{os.getpid()}.npz")
+        samples.save(rescue)
+        where = f"; the checkpoints in {checkpoint_dir} are kept as well" if checkpoint_dir else ""
+        raise click.ClickException(
+            f"cannot write --out {out} ({exc.strerror or exc}); the samples were saved to {rescue}{where}"
+        ) from None
     blocks = ", ".join(f"{k} {s.stop - s.start}" for k, s in samples.blocks.items())
     click.echo(f"{data!r}")
     click.echo(

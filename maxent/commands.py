@@ -13,6 +13,7 @@ an invalid config, impossible sizes, an output folder holding another run — re
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -88,9 +89,13 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise BadInput(f"--param expects KEY=VALUE, got {item!r}")
         try:
-            out[key.strip()] = yaml.safe_load(value)
+            parsed = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise BadInput(f"--param {item!r}: cannot parse the value ({_one_line(exc)})") from None
+        if isinstance(parsed, str):  # YAML 1.1 reads 1e3 as a string: it is the number 1000
+            with contextlib.suppress(ValueError):
+                parsed = float(parsed)
+        out[key.strip()] = parsed
     return out
 
 
@@ -128,13 +133,15 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--force",
     is_flag=True,
-    help="If OUT holds a different run's results, delete them and run there (default: refuse).",
+    help="If OUT holds a different run's results (or other files), run there anyway: only files that "
+    "maxent wrote are replaced, and the log names them; your own files are never touched (default: refuse).",
 )
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Cache folder (default OUT/.cache); can be shared between output folders.",
+    help="Cache folder (default OUT/.cache); can be shared between output folders and concurrent runs. "
+    "A non-empty folder that is not a maxent cache is refused.",
 )
 @click.option(
     "--threads-per-task",
@@ -193,6 +200,10 @@ def run(
         f"{out}: report.md written in {summary.seconds:.1f} s "
         f"({summary.cached} task(s) from cache, {summary.computed} computed)"
     )
+    if summary.skipped_outputs:
+        click.echo(
+            f"  not written (a file that maxent did not write is there): {', '.join(summary.skipped_outputs)}"
+        )
 
 
 # ================================================================================ fit
@@ -269,9 +280,10 @@ def fit(
     from maxent import io as mio
     from maxent._atomic import atomic_write_text
     from maxent.io import load_spins
-    from maxent.pipeline import make_estimator
+    from maxent.pipeline import check_estimator, make_estimator
 
     kw = _parse_params(params)
+    check_estimator(estimator, kw)  # bad parameters fail before any file is read or written
     X_all, smp = load_spins(samples)
     if smp is not None:
         names = list(smp.blocks) + (["full"] if len(smp.blocks) > 1 else [])
@@ -405,8 +417,12 @@ def landscape(
     x = np.asarray(grid.values())
     if reference_file is not None:
         if reference_file.suffix == ".npy":
-            ref = np.load(reference_file, allow_pickle=False)
+            from maxent._atomic import load_npy
+
+            ref = load_npy(reference_file)
         else:
+            if not reference_file.is_file():
+                raise FileNotFoundError(f"no such file: {reference_file}")
             ref = np.loadtxt(reference_file).reshape(-1)
         ref = check_spin_vector(ref, n_spins=m.n_spins, name=f"reference in {reference_file.name}")
         ref_name = reference_file.name
@@ -443,9 +459,15 @@ def landscape(
     jumps = tr[tr["kind"] == "jump"] if len(tr) else tr
     if len(jumps):
         for r in jumps.itertuples():
+            unconverged = "" if bool(r.converged) else "UNCONVERGED "
+            note = (
+                ""
+                if bool(r.converged)
+                else " (BP did not converge at one or both points: not evidence of a transition)"
+            )
             click.echo(
-                f"  jump ({r.sweep} sweep) between x={r.x_from:g} and x={r.x_to:g}: "
-                f"d {r.d_from:.4f} -> {r.d_to:.4f}"
+                f"  {unconverged}jump ({r.sweep} sweep) between x={r.x_from:g} and x={r.x_to:g}: "
+                f"d {r.d_from:.4f} -> {r.d_to:.4f}{note}"
             )
     else:
         click.echo("  no jump in d: s(d) is continuous on this grid")
@@ -470,8 +492,9 @@ def landscape(
     default=None,
     help="Format of DEST (default: from its suffix).",
 )
+@click.option("--force", is_flag=True, help="Replace DEST if it exists (default: refuse).")
 @_script_errors
-def export(model: Path, dest: Path, fmt: str | None) -> None:
+def export(model: Path, dest: Path, fmt: str | None, force: bool) -> None:
     """Convert a model file MODEL to DEST in another format (npz, json, csv edge list, txt matrices).
 
     Metadata (convention, provenance) is carried over. Formats are described in `maxent.io`.
@@ -482,10 +505,27 @@ def export(model: Path, dest: Path, fmt: str | None) -> None:
     """
     from maxent import io as mio
 
+    _check_destination(dest, fmt, force)
     m, meta = mio.load_model(model, return_meta=True)
     meta = {k: v for k, v in meta.items() if k != "convention"}
     mio.export(m, dest, format=fmt, meta={**meta, "converted_from": model.name})
     click.echo(f"{model} -> {dest} ({mio.infer_format(dest, fmt)}, {m.n_spins} spins)")
+
+
+def _check_destination(dest: Path, fmt: str | None, force: bool) -> None:
+    """Refuse a DEST that exists (unless ``force``), is a symlink or folder, or whose suffix
+    names another format than ``--format``."""
+    from maxent import io as mio
+
+    suffix_fmt = next((f for f, suf in mio.FORMATS.items() if dest.suffix.lower() == suf), None)
+    if fmt is not None and suffix_fmt is not None and suffix_fmt != fmt:
+        raise BadInput(f"--format {fmt} does not match the suffix of {dest} (a {suffix_fmt} file name)")
+    if dest.is_symlink():
+        raise BadInput(f"{dest} is a symbolic link; give the real path (a link is never replaced)")
+    if dest.is_dir():
+        raise BadInput(f"{dest} is a folder, not a file name")
+    if dest.exists() and not force:
+        raise BadInput(f"{dest} exists; pass --force to replace it")
 
 
 # ================================================================================ info
@@ -531,9 +571,16 @@ def _info_run(path: Path) -> dict[str, Any]:
 
 
 def _info_config(path: Path) -> dict[str, Any]:
-    from maxent.config import config_hash, load_config
+    from maxent.config import ConfigError, config_hash, load_config
+    from maxent.pipeline import check_estimator
 
     cfg = load_config(path)
+    for b, est in [("(default)", cfg.fit.estimator), *cfg.fit.blocks.items()]:
+        try:
+            check_estimator(est.name, est.params)
+        except ConfigError as exc:
+            where = "fit.estimator" if b == "(default)" else f"fit.blocks.{b}"
+            raise ConfigError(f"{where}: {exc}") from None
     return {
         "kind": "pipeline config (valid)",
         "path": str(path),

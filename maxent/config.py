@@ -203,6 +203,10 @@ class SettingConfig:
             raise ConfigError(
                 f"{at}.name must match [A-Za-z0-9_.-]+ (it is used in file names), got {self.name!r}"
             )
+        if set(self.name) == {"."}:
+            raise ConfigError(
+                f"{at}.name {self.name!r} names a folder (it is used in file names); choose a real name"
+            )
         if len(self.widths) < 2:
             raise ConfigError(f"{at}.widths must list at least two layer sizes, got {list(self.widths)}")
         for k, w in enumerate(self.widths):

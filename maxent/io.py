@@ -51,7 +51,16 @@ from typing import Any
 
 import numpy as np
 
-from maxent._atomic import CorruptFileError, _json_default, atomic_savez, atomic_write_text, load_npz
+from maxent._atomic import (
+    CorruptFileError,
+    FileTooLargeError,
+    _json_default,
+    atomic_savez,
+    atomic_write_text,
+    load_npy,
+    load_npz,
+    max_load_bytes,
+)
 from maxent.ising import CONVENTION, IsingModel
 
 __all__ = ["FORMATS", "export", "load_model", "load_spins", "infer_format", "describe", "CorruptFileError"]
@@ -227,6 +236,13 @@ def load_model(
 
 
 def _read_text(path: Path) -> str:
+    limit = max_load_bytes()
+    size = path.stat().st_size
+    if size > limit:
+        raise FileTooLargeError(
+            f"{path} is {size / 1e6:.1f} MB, more than the load limit of {limit / 1e6:.1f} MB; raise it "
+            "with the environment variable MAXENT_MAX_LOAD_BYTES if the file is trusted"
+        )
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -277,6 +293,8 @@ def _parse_json(path: Path, text: str) -> tuple[np.ndarray, np.ndarray, dict]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CorruptFileError(f"{path} is truncated or not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise CorruptFileError(f"{path} is not a maxent model file: its JSON is nested too deeply") from None
     if not isinstance(doc, dict) or "h" not in doc or "J" not in doc:
         raise CorruptFileError(
             f"{path} is not a maxent model file: expected a JSON object with keys 'h' and 'J'"
@@ -284,7 +302,7 @@ def _parse_json(path: Path, text: str) -> tuple[np.ndarray, np.ndarray, dict]:
     try:
         h = np.array(doc["h"], dtype=np.float64)
         J = np.array(doc["J"], dtype=np.float64)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise CorruptFileError(f"{path}: 'h' and 'J' must be numeric arrays ({exc})") from exc
     if h.ndim != 1:
         raise CorruptFileError(f"{path}: 'h' must be a list of N numbers, got shape {h.shape}")
@@ -422,10 +440,7 @@ def load_spins(path: str | os.PathLike, block: str | None = None) -> tuple[np.nd
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     if path.suffix == ".npy":
-        try:
-            X = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise CorruptFileError(f"{path} is truncated or not a valid .npy file ({exc})") from exc
+        X = load_npy(path)
     elif path.suffix == ".npz":
         arrays, _ = load_npz(path)
         if {"spins", "widths", "accuracy", "train_accuracy"} <= set(arrays):

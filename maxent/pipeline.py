@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import importlib
 import inspect
 import json
@@ -132,6 +131,11 @@ class RunSummary:
     config_hash: str
     stages: dict[str, StageStats] = field(default_factory=dict)
     seconds: float = 0.0
+    #: tasks that failed ({"stage", "task", "error"}); run_pipeline raises PipelineError after
+    #: writing the other results when there are any
+    failures: list[dict[str, str]] = field(default_factory=list)
+    #: output paths left alone because a file maxent did not write was there
+    skipped_outputs: list[str] = field(default_factory=list)
 
     @property
     def computed(self) -> int:
@@ -289,12 +293,48 @@ def make_estimator(name: str, params: dict | None = None, random_state: int | No
         raise ConfigError(
             f"unknown parameter(s) {unknown} for estimator {name!r}; allowed: {sorted(allowed)}"
         )
+    from maxent._validation import check_hyperparams
+
+    try:
+        params = check_hyperparams(params, allowed, where=f"estimator {name!r}")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if "random_state" in allowed and "random_state" not in params and random_state is not None:
         params["random_state"] = random_state
     try:
         return cls(**params)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"estimator {name!r} rejects its parameters {params}: {exc}") from exc
+
+
+#: caps applied to a dry-run fit's budget (the values themselves were checked first)
+_DRY_RUN_CAPS = {"max_iter": 3, "bp_max_iter": 20, "n_chains": 8, "max_sweeps": 4, "n_sweeps": 1, "window": 3}
+
+
+def check_estimator(name: str, params: dict | None = None) -> None:
+    """Fail now, not after training, when an estimator's parameters are invalid.
+
+    Checks the parameter names and types (:func:`make_estimator`), then fits the estimator on
+    a tiny well-posed data set (all 8 configurations of 3 spins, twice) with its iteration
+    budgets capped, so that the estimator's own range checks (``alpha >= 0``, a known
+    ``penalty``, ...) run too. Raises ConfigError naming the estimator and the problem.
+    """
+    import itertools
+
+    params = dict(params or {})
+    make_estimator(name, params)  # names and types
+    dry = {
+        k: (min(v, _DRY_RUN_CAPS[k]) if k in _DRY_RUN_CAPS and isinstance(v, int) and v > 0 else v)
+        for k, v in params.items()
+    }
+    est = make_estimator(name, dry, random_state=0)
+    X = np.array(list(itertools.product([-1, 1], repeat=3)) * 2, dtype=np.int8)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise ConfigError(f"estimator {name!r} rejects its parameters {params}: {exc}") from None
 
 
 def _md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
@@ -321,6 +361,7 @@ def _task_samples(
     null: str = "none",
 ) -> dict[str, Any]:
     from maxent import datasets
+    from maxent._atomic import CorruptFileError, load_npz
     from maxent.train import TrainConfig, sample_weights
 
     if samples_file is not None:
@@ -330,18 +371,34 @@ def _task_samples(
         samples.meta["setting"] = {**setting_meta, "n_train": None, "samples_file": samples_file}
         return {"samples": _apply_null(samples, null, seed)}
     ds = datasets.load(dataset["name"], n_train=n_train, **{k: v for k, v in dataset.items() if k != "name"})
-    samples = sample_weights(
-        ds,
-        TrainConfig.from_dict(train),
-        n_runs=n_runs,
-        draws_per_run=draws_per_run,
-        seed=seed,
-        device=device,
-        gauge=gauge,
-        checkpoint_dir=checkpoint_dir,
-        progress=False,
-        chunk_size=SAMPLES_CHUNK,
-    )
+
+    def collect() -> WeightSamples:
+        return sample_weights(
+            ds,
+            TrainConfig.from_dict(train),
+            n_runs=n_runs,
+            draws_per_run=draws_per_run,
+            seed=seed,
+            device=device,
+            gauge=gauge,
+            checkpoint_dir=checkpoint_dir,
+            progress=False,
+            chunk_size=SAMPLES_CHUNK,
+        )
+
+    try:
+        samples = collect()
+    except CorruptFileError:
+        # a damaged checkpoint chunk (the checkpoint folder belongs to the cache): drop the chunks
+        # that do not load and retrain them, as a corrupted cache entry is recomputed
+        if checkpoint_dir is None:
+            raise
+        for chunk in sorted(Path(checkpoint_dir).glob("chunk_*.npz")):
+            try:
+                load_npz(chunk)
+            except CorruptFileError:
+                chunk.unlink()
+        samples = collect()
     samples.meta["setting"] = {**setting_meta, "n_train": ds.n_train}
     return {"samples": _apply_null(samples, null, seed)}
 
@@ -515,39 +572,71 @@ def _task_liquidity(
 
 # ============================================================================ folder guard
 class _OutputFolder:
-    """Guard, lock and bookkeeping of the output folder."""
+    """Guard, lock and bookkeeping of the output folder.
+
+    maxent replaces only files it wrote itself: those recorded in ``OUT/.maxent/outputs.json``
+    that still hold what it wrote. ``force`` deletes those of a different previous run
+    (:attr:`replaced` lists them; files edited since are kept, :attr:`kept`), and every other
+    file found at a path maxent writes to is protected (:attr:`protected`): the runner leaves it
+    as it is and says so. A user's ``report.md`` or ``run.log`` (which every run writes) in a
+    folder without a maxent run is refused even with ``force``.
+    """
 
     def __init__(self, out: Path, config: PipelineConfig, force: bool) -> None:
         self.out = out
         self.config = config
         self.force = force
         self.state = out / _STATE_DIR
-        self._lock_fh: Any = None
+        self._lock_obj: Any = None
+        self.replaced: list[str] = []
+        self.kept: list[str] = []
+        self.protected: set[str] = set()
 
     def __enter__(self) -> _OutputFolder:
         out = self.out
         if out.exists() and not out.is_dir():
             raise OutputFolderError(f"--out {out} exists and is not a folder")
+        created_out = not out.exists()
         created_state = not self.state.exists()
-        self._lock()  # first: the checks below must not race with another run
+        try:
+            self._lock()  # first: the checks below must not race with another run
+        except BaseException:
+            self._undo(created_out, created_state)
+            raise
         try:
             self._check_and_claim()
         except BaseException:
             self.__exit__()
-            if created_state:
-                shutil.rmtree(self.state, ignore_errors=True)
-                with contextlib.suppress(OSError):
-                    out.rmdir()  # only if it was empty before
+            self._undo(created_out, created_state)
             raise
         return self
+
+    def _undo(self, created_out: bool, created_state: bool) -> None:
+        if created_state:
+            shutil.rmtree(self.state, ignore_errors=True)
+        if created_out:
+            with contextlib.suppress(OSError):
+                self.out.rmdir()  # only if still empty
+
+    def _maxent_files(self) -> list[str]:
+        """Paths (relative to OUT) of the existing files at places a run writes to."""
+        found = [f for f in _OUTPUT_FILES if (self.out / f).is_file()]
+        for d in OUTPUT_DIRS:
+            base = self.out / d
+            if base.is_dir():
+                found.extend(p.relative_to(self.out).as_posix() for p in base.rglob("*") if p.is_file())
+        return sorted(found)
 
     def _check_and_claim(self) -> None:
         out = self.out
         chash = config_hash(self.config)
         run_json = self.state / "run.json"
+        outputs = OutputManifest(out, self.state / "outputs.json")
         if run_json.exists():
             try:
                 prev = json.loads(run_json.read_text())
+                if not isinstance(prev, dict):
+                    raise ValueError("not a JSON object")
             except (OSError, ValueError):
                 prev = {"config_hash": "unreadable"}
             if prev.get("config_hash") != chash:
@@ -555,18 +644,33 @@ class _OutputFolder:
                     raise OutputFolderError(
                         f"{out} holds the results of a different run (config {prev.get('name')!r}, "
                         f"hash {prev.get('config_hash')}; this config's hash is {chash}). Choose another "
-                        "--out folder, or pass --force to delete those results and run this config there."
+                        "--out folder, or pass --force to replace that run's outputs (only files maxent "
+                        "wrote are replaced)."
                     )
-                self._remove_outputs()
+                self._remove_outputs(outputs, with_log=True)
+                outputs = OutputManifest(out, self.state / "outputs.json")
         else:
             foreign = [p.name for p in out.iterdir() if p.name not in (".cache", _STATE_DIR)]
             if foreign and not self.force:
                 raise OutputFolderError(
                     f"{out} is not empty and holds no maxent run ({', '.join(sorted(foreign)[:5])} ...). "
                     "Choose a new or empty folder, or pass --force to write into it anyway "
-                    "(only maxent's own outputs are replaced)."
+                    "(only maxent's own outputs are replaced; your files are left as they are)."
                 )
-            self._remove_outputs()
+            clash = [f for f in _OUTPUT_FILES if (out / f).exists()]
+            if clash:
+                raise OutputFolderError(
+                    f"{out} holds {', '.join(clash)}, which maxent did not write and every run writes; "
+                    "move it away or choose another --out folder (--force never replaces your files)."
+                )
+            # a manifest without run.json is a leftover of an aborted claim: it proves nothing
+            with contextlib.suppress(FileNotFoundError):
+                (self.state / "outputs.json").unlink()
+            outputs = OutputManifest(out, self.state / "outputs.json")
+        ours_log = run_json.exists()  # the log of the run resumed here
+        self.protected = {
+            f for f in self._maxent_files() if not outputs.owned(f) and not (f == "run.log" and ours_log)
+        }
         doc = {
             "config_hash": chash,
             "name": self.config.name,
@@ -576,33 +680,68 @@ class _OutputFolder:
         atomic_write_text(run_json, json.dumps(doc, indent=1, sort_keys=True))
 
     def _lock(self) -> None:
-        if self._lock_fh is not None:
+        from filelock import FileLock, Timeout
+
+        if self._lock_obj is not None:
             return
         self.state.mkdir(parents=True, exist_ok=True)
-        fh = open(self.state / "lock", "a+")  # noqa: SIM115 - held for the whole run
+        lock = FileLock(str(self.state / "lock"), timeout=0)
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
+            lock.acquire()
+        except Timeout:
             raise OutputFolderError(f"{self.out} is in use by another running maxent pipeline") from None
-        self._lock_fh = fh
+        self._lock_obj = lock
 
-    def _remove_outputs(self) -> None:
-        for d in OUTPUT_DIRS:
-            shutil.rmtree(self.out / d, ignore_errors=True)
-        for f in _OUTPUT_FILES:
-            with contextlib.suppress(FileNotFoundError):
-                (self.out / f).unlink()
+    def _remove_outputs(self, outputs: OutputManifest, with_log: bool) -> None:
+        """Delete the files the previous run wrote (per its manifest) and its bookkeeping."""
+        for rel in sorted(outputs.entries):
+            path = self.out / rel
+            if not path.is_file() or path.is_symlink():
+                continue
+            if outputs.owned(rel):
+                path.unlink()
+                self.replaced.append(rel)
+                with contextlib.suppress(OSError):  # prune folders left empty (never OUT itself)
+                    parent = path.parent
+                    while parent != self.out and not any(parent.iterdir()):
+                        parent.rmdir()
+                        parent = parent.parent
+            else:
+                self.kept.append(rel)
+        if with_log and (self.out / "run.log").is_file():
+            (self.out / "run.log").unlink()
+            self.replaced.append("run.log")
         for f in ("run.json", "outputs.json"):
             with contextlib.suppress(FileNotFoundError):
                 (self.state / f).unlink()
 
+    def log_changes(self, log: logging.Logger) -> None:
+        """Say what the claim replaced and what it leaves alone."""
+        if self.replaced:
+            log.info(
+                "--force: replaced %d file(s) of the previous run: %s",
+                len(self.replaced),
+                ", ".join(self.replaced[:20]) + (" ..." if len(self.replaced) > 20 else ""),
+            )
+        if self.kept:
+            log.warning(
+                "kept %d file(s) of the previous run that were edited since maxent wrote them: %s",
+                len(self.kept),
+                ", ".join(self.kept[:20]),
+            )
+        if self.protected:
+            log.info(
+                "%d file(s) in %s are not maxent's and are left untouched: %s",
+                len(self.protected),
+                self.out,
+                ", ".join(sorted(self.protected)[:20]),
+            )
+
     def __exit__(self, *exc: object) -> None:
-        if self._lock_fh is not None:
+        if self._lock_obj is not None:
             with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
-            self._lock_fh.close()
-            self._lock_fh = None
+                self._lock_obj.release()
+            self._lock_obj = None
 
 
 @contextlib.contextmanager
@@ -711,6 +850,16 @@ class _Runner:
         self.references: dict[tuple[str, str], tuple[list[str], np.ndarray, list[float]]] = {}
         self.cache_keys_by_stage: dict[str, list[str]] = {}
         self.figure_failures: dict[str, str] = {}
+        # files at output paths that maxent did not write (set by the folder guard): never replaced
+        self.protected: set[str] = set()
+        self.skipped_outputs: list[str] = []
+        self._planned = False
+        # tasks that raised: {"stage", "task" (setting/block[/reference]), "error"}; their results
+        # are missing downstream and the report lists them
+        self.failures: list[dict[str, str]] = []
+        self.failed_blocks: set[tuple[str, str]] = set()
+        # pid of this process when tasks run in local loky workers (they exit if it dies)
+        self.owner_pid: int | None = None
         self.quality_full: dict[tuple[str, str], pd.DataFrame] = {}
         # fault injection for the kill-and-resume tests: SIGKILL this process right after the
         # N-th durable write (cache entry or output file) when MAXENT_FAULT_AFTER_WRITES=N
@@ -756,11 +905,28 @@ class _Runner:
         if todo:
             n_jobs = min(self.n_jobs, len(todo)) if self.n_jobs > 0 else self.n_jobs
             gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_timed)(t.fn, t.args, t.kwargs, self.threads) for t in todo
+                delayed(_guarded)(t.fn, t.args, t.kwargs, self.threads, self.owner_pid) for t in todo
             )
             bar = tqdm(total=len(todo), desc=stage, unit="task", disable=not self.progress, leave=False)
+            failed: set[str] = set()
             try:
                 for t, (items, seconds, cpu) in zip(todo, gen, strict=True):
+                    bar.update(1)
+                    if isinstance(items, _TaskError):
+                        # one failing task must not cost the others: record it, name it, go on
+                        failed.add(t.key)
+                        self.failures.append(
+                            {"stage": stage, "task": t.label, "error": f"{items.kind}: {items.message}"}
+                        )
+                        self.log.error(
+                            "  %s %s FAILED: %s: %s\n%s",
+                            stage,
+                            t.label,
+                            items.kind,
+                            items.message,
+                            items.trace,
+                        )
+                        continue
                     info = {
                         "label": t.label,
                         "seconds": round(seconds, 3),
@@ -771,13 +937,14 @@ class _Runner:
                     self._written()
                     self.log.info("  %s %s: computed in %.1f s (CPU %.1f s)", stage, t.label, seconds, cpu)
                     st.computed += 1
-                    bar.update(1)
             except Exception as exc:
                 self.log.exception("stage %s failed", stage)
                 raise PipelineError(f"stage {stage!r} failed: {type(exc).__name__}: {exc}") from exc
             finally:
                 bar.close()
             for t in todo:  # read back what was stored: identical bytes to a resumed run
+                if t.key in failed:
+                    continue
                 items = self.cache.load(stage, t.key)
                 if items is None:
                     raise PipelineError(
@@ -853,6 +1020,13 @@ class _Runner:
                 )
             )
         res = self.run_stage("samples", tasks)
+        if any(self.samples_key[s.name] not in res for s in cfg.settings):
+            # a setting whose samples failed is dropped from the rest of the run (it is listed
+            # under the report's failures)
+            kept = tuple(s for s in cfg.settings if self.samples_key[s.name] in res)
+            if not kept:
+                raise PipelineError(f"no setting could be sampled: {self._failure_text()}")
+            self.cfg = cfg = dataclasses.replace(cfg, settings=kept)
         for s in cfg.settings:
             key = self.samples_key[s.name]
             self.samples[s.name] = res[key]["samples"]
@@ -877,7 +1051,11 @@ class _Runner:
         return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
     def blocks(self, s: SettingConfig) -> list[str]:
-        return s.block_names(self.cfg.fit.include_full)
+        """Blocks of setting ``s`` (without those whose fit failed)."""
+        return [b for b in s.block_names(self.cfg.fit.include_full) if (s.name, b) not in self.failed_blocks]
+
+    def _failure_text(self) -> str:
+        return "; ".join(f"{f['stage']} {f['task']}: {f['error']}" for f in self.failures)
 
     def X(self, setting: str, block: str, part: str = "train") -> np.ndarray:
         smp = self.samples[setting]
@@ -912,7 +1090,11 @@ class _Runner:
                     )
                 )
         res = self.run_stage("fit", tasks)
-        for (sname, b), key in self.fit_key.items():
+        for (sname, b), key in list(self.fit_key.items()):
+            if key not in res:  # failed: named in self.failures, left out downstream
+                self.failed_blocks.add((sname, b))
+                del self.fit_key[(sname, b)]
+                continue
             self.models[(sname, b)] = res[key]["model"]
             info = res[key]["info"]
             self.fit_info[(sname, b)] = info
@@ -948,6 +1130,7 @@ class _Runner:
                 )
                 index.append((s.name, b, key))
         res = self.run_stage("quality", tasks)
+        index = [(s, b, k) for s, b, k in index if k in res]  # failed tasks are in self.failures
         self.quality_full = {(s, b): res[k]["quality"] for s, b, k in index}
         self._collect("fit_quality", [(s, b, res[k]["summary"]) for s, b, k in index], [k for *_, k in index])
 
@@ -997,12 +1180,16 @@ class _Runner:
                 )
         res = self.run_stage("references", tasks)
         for sb, key in ref_keys.items():
+            if key not in res:  # failed: in self.failures
+                continue
             info = res[key]["info"]
             self.references[sb] = (info["names"], res[key]["references"], info["energies"])
         tasks, index = [], []
         x = lc.x.values()
         for s in cfg.settings:
             for b in self.landscape_blocks(s):
+                if (s.name, b) not in self.references:
+                    continue
                 names, R, energies = self.references[(s.name, b)]
                 for r in lc.references:
                     if r not in names:
@@ -1031,6 +1218,7 @@ class _Runner:
                     )
                     index.append((s.name, b, r, energies[names.index(r)] / len(ref), key))
         res = self.run_stage("landscape", tasks)
+        index = [row for row in index if row[-1] in res]  # failed tasks are in self.failures
         self._collect(
             "landscape",
             [(s, b, res[k]["landscape"]) for s, b, _, _, k in index],
@@ -1047,6 +1235,8 @@ class _Runner:
 
         frames = []
         df = self.tables["landscape"]
+        if df.empty:
+            df = pd.DataFrame(columns=["setting", "block", "reference", "reference_energy"])
         for (s, b, r), g in df.groupby(["setting", "block", "reference"], sort=False):
             t = find_transitions(g.drop(columns=["setting", "block", "reference", "reference_energy"]))
             if len(t):
@@ -1055,10 +1245,11 @@ class _Runner:
                 t.insert(0, "block", b)
                 t.insert(0, "setting", s)
                 frames.append(t)
+        empty = find_transitions(pd.DataFrame(columns=["x", "sweep", "d", "entropy", "converged"]))
         self.tables["transitions"] = (
             pd.concat(frames, ignore_index=True)
             if frames
-            else pd.DataFrame(columns=["setting", "block", "reference"])
+            else pd.DataFrame(columns=["setting", "block", "reference", *empty.columns])
         )
         self.table_keys["transitions"] = self.table_keys["landscape"]
 
@@ -1091,8 +1282,10 @@ class _Runner:
                 ov_tasks.append(_Task("overlap", f"{s.name}/{b}", key, _task_overlap, (smp.block(b)[rows],)))
                 ov_index.append((s.name, b, key))
         res = self.run_stage("tap", tap_tasks)
+        tap_index = [row for row in tap_index if row[-1] in res]
         self._collect("tap", [(s, b, res[k]["tap"]) for s, b, k in tap_index], [k for *_, k in tap_index])
         res = self.run_stage("overlap", ov_tasks)
+        ov_index = [row for row in ov_index if row[-1] in res]
         self._collect(
             "overlap", [(s, b, res[k]["overlap"]) for s, b, k in ov_index], [k for *_, k in ov_index]
         )
@@ -1104,7 +1297,9 @@ class _Runner:
         land = self.tables.get("landscape")
         tasks, index = [], []
         for s in cfg.settings:
-            layers = s.block_names(include_full=False)
+            layers = [b for b in s.block_names(include_full=False) if (s.name, b) in self.models]
+            if not layers:
+                continue
             models = {b: self.models[(s.name, b)] for b in layers}
             data = {b: self.X(s.name, b) for b in layers}
             have = land is not None and all(b in self.landscape_blocks(s) for b in layers)
@@ -1145,13 +1340,13 @@ class _Runner:
             index.append((s.name, key))
         res = self.run_stage("liquidity", tasks)
         frames = []
-        for sname, key in index:
+        for sname, key in [(sn, k) for sn, k in index if k in res]:
             df = res[key]["liquidity"].copy()
             if "setting" in df.columns:
                 df = df.drop(columns="setting")
             df.insert(0, "setting", sname)
             frames.append(df)
-        self.tables["liquidity"] = pd.concat(frames, ignore_index=True)
+        self.tables["liquidity"] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         self.table_keys["liquidity"] = stable_hash([k for _, k in index])
 
     # ------------------------------------------------------------------ outputs
@@ -1201,6 +1396,9 @@ class _Runner:
             if self.outputs.up_to_date(rel, key):
                 st.cached += 1
                 continue
+            if self._protected(rel):
+                continue
+            self.outputs.pending(rel, key)
             atomic_write_text(self.out / rel, df.to_csv(index=False))
             self.outputs.record(rel, key)
             self._written()
@@ -1214,14 +1412,25 @@ class _Runner:
         if self.outputs.up_to_date(rel, key):
             st.cached += 1
             return
+        if self._protected(rel):
+            return
         t0 = time.perf_counter()
         path = self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.outputs.pending(rel, key)
         writer(path)
         self.outputs.record(rel, key)
         self._written()
         st.computed += 1
         st.seconds += time.perf_counter() - t0
+
+    def _protected(self, rel: str) -> bool:
+        """True (and logged) when ``rel`` is a file maxent did not write: it is left as it is."""
+        if rel not in self.protected:
+            return False
+        self.log.warning("%s exists and is not a maxent output: left as it is, not written", rel)
+        self.skipped_outputs.append(rel)
+        return True
 
     def stage_figures(self) -> None:
         if not self.cfg.outputs.figures:
@@ -1245,6 +1454,8 @@ class _Runner:
             config_hash(self.cfg),
             self.cfg.outputs,
             sorted(self.figure_failures.items()),
+            self.failures,
+            sorted(self.skipped_outputs),
         )
         self.write_output(
             "report", "report.md", key, lambda p: atomic_write_text(p, report.render_report(self))
@@ -1293,46 +1504,10 @@ class _Runner:
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> None:
-        """Fail early, before anything is trained: estimators, data sizes, architectures."""
-        cfg = self.cfg
-        for b, est in [("(default)", cfg.fit.estimator), *cfg.fit.blocks.items()]:
-            try:
-                make_estimator(est.name, est.params)
-            except ConfigError as exc:
-                where = "fit.estimator" if b == "(default)" else f"fit.blocks.{b}"
-                raise ConfigError(f"{where}: {exc}") from None
-        for k, s in enumerate(cfg.settings):
-            if s.samples is not None:
-                from maxent.samples import load_spins_file
-
-                try:
-                    smp = load_spins_file(s.samples, s.widths)
-                except (OSError, ValueError, TypeError) as exc:
-                    raise ConfigError(f"settings[{k}].samples: {exc}") from None
-                if len(np.unique(smp.run)) < 4:
-                    raise ConfigError(f"settings[{k}].samples: {s.samples} holds fewer than 4 runs")
-        from maxent import datasets
-
-        try:
-            ds = datasets.load(cfg.dataset.name, **cfg.dataset.load_kwargs())
-        except (ValueError, TypeError, FileNotFoundError) as exc:
-            raise ConfigError(f"dataset: {exc}") from None
-        for k, s in enumerate(cfg.settings):
-            if s.widths[-1] != ds.n_classes:
-                raise ConfigError(
-                    f"settings[{k}].widths ends with {s.widths[-1]} outputs but the dataset "
-                    f"{cfg.dataset.name!r} has {ds.n_classes} classes"
-                )
-            if s.n_train is not None and cfg.dataset.name != "teacher" and s.n_train > ds.n_train:
-                raise ConfigError(
-                    f"settings[{k}].n_train={s.n_train} exceeds the {ds.n_train} training examples "
-                    f"of {cfg.dataset.name!r}"
-                )
-            if s.regime == "under" and s.n_train is None and ds.n_train < s.n_weights:
-                raise ConfigError(
-                    f"settings[{k}]: regime 'under' but all {ds.n_train} training examples are fewer "
-                    f"than the {s.n_weights} weights"
-                )
+        """Fail early, before anything is trained (see :func:`plan_config`)."""
+        if not self._planned:
+            plan_config(self.cfg)
+            self._planned = True
 
     def run(self) -> None:
         self.plan()
@@ -1351,6 +1526,108 @@ class _Runner:
         self.stage_report()
         self.stage_exports()
         self.stage_data_cards()
+
+
+def plan_config(cfg: PipelineConfig) -> None:
+    """Fail early, before anything is trained or the output folder is claimed: estimators (names,
+    parameter types and values, by a dry-run fit), data sizes, architectures. Raises ConfigError."""
+    for b, est in [("(default)", cfg.fit.estimator), *cfg.fit.blocks.items()]:
+        try:
+            check_estimator(est.name, est.params)
+        except ConfigError as exc:
+            where = "fit.estimator" if b == "(default)" else f"fit.blocks.{b}"
+            raise ConfigError(f"{where}: {exc}") from None
+    for k, s in enumerate(cfg.settings):
+        if s.samples is not None:
+            from maxent.samples import load_spins_file
+
+            try:
+                smp = load_spins_file(s.samples, s.widths)
+            except (OSError, ValueError, TypeError) as exc:
+                raise ConfigError(f"settings[{k}].samples: {exc}") from None
+            if len(np.unique(smp.run)) < 4:
+                raise ConfigError(f"settings[{k}].samples: {s.samples} holds fewer than 4 runs")
+    from maxent import datasets
+
+    try:
+        ds = datasets.load(cfg.dataset.name, **cfg.dataset.load_kwargs())
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        raise ConfigError(f"dataset: {exc}") from None
+    for k, s in enumerate(cfg.settings):
+        if s.widths[-1] != ds.n_classes:
+            raise ConfigError(
+                f"settings[{k}].widths ends with {s.widths[-1]} outputs but the dataset "
+                f"{cfg.dataset.name!r} has {ds.n_classes} classes"
+            )
+        if s.n_train is not None and cfg.dataset.name != "teacher" and s.n_train > ds.n_train:
+            raise ConfigError(
+                f"settings[{k}].n_train={s.n_train} exceeds the {ds.n_train} training examples "
+                f"of {cfg.dataset.name!r}"
+            )
+        if s.regime == "under" and s.n_train is None and ds.n_train < s.n_weights:
+            raise ConfigError(
+                f"settings[{k}]: regime 'under' but all {ds.n_train} training examples are fewer "
+                f"than the {s.n_weights} weights"
+            )
+
+
+@dataclass
+class _TaskError:
+    """What a failed task sends back instead of its items (picklable, no exception object)."""
+
+    kind: str
+    message: str
+    trace: str
+
+
+_WATCHDOG: list[int] = []
+
+
+def _exit_with_parent() -> None:
+    """In a worker process: exit as soon as the process that started it is gone.
+
+    A run killed with SIGKILL cannot stop its loky workers; without this they would finish
+    (possibly hours of) work for nobody. A daemon thread polls the parent's pid once a second
+    (POSIX reparents an orphan, so ``getppid`` changes) and ends the worker with ``os._exit``.
+    """
+    import threading
+
+    if _WATCHDOG:
+        return
+    parent = os.getppid()
+    _WATCHDOG.append(parent)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="maxent-parent-watchdog", daemon=True).start()
+
+
+def _guarded(
+    fn: Callable[..., dict[str, Any]],
+    args: tuple,
+    kwargs: dict,
+    threads: int | None,
+    owner_pid: int | None = None,
+) -> tuple[dict[str, Any] | _TaskError, float, float]:
+    """:func:`_timed`, with an exception of the task returned as a :class:`_TaskError`.
+
+    ``owner_pid``: the pid of the run's main process when the tasks run in local worker
+    processes (loky); a worker that is not that process exits when its parent dies.
+    """
+    import traceback
+
+    if owner_pid is not None and os.getpid() != owner_pid and os.getppid() == owner_pid:
+        _exit_with_parent()
+    t0, c0 = time.perf_counter(), time.thread_time()
+    try:
+        return _timed(fn, args, kwargs, threads)
+    except Exception as exc:  # noqa: BLE001 - reported by the runner, with the task's name
+        err = _TaskError(type(exc).__name__, " ".join(str(exc).split()), traceback.format_exc())
+        return err, time.perf_counter() - t0, time.thread_time() - c0
 
 
 def _timed(
@@ -1428,7 +1705,9 @@ def run_pipeline(
     OutputFolderError
         ``out`` holds another run's results (and ``force`` is false), or is in use.
     PipelineError
-        A stage failed while running; ``out/run.log`` has the traceback. Rerunning resumes.
+        A stage failed while running, or some tasks failed (each named by stage, setting and
+        block; the other tasks' results, tables and report are written first, the report lists
+        the failures); ``out/run.log`` has the tracebacks. Rerunning resumes.
     """
     t0 = time.perf_counter()
     cfg = config if isinstance(config, PipelineConfig) else load_config(config)
@@ -1444,10 +1723,16 @@ def run_pipeline(
         raise ValueError(f"threads_per_task must be a positive integer or None, got {threads_per_task!r}")
     out = Path(out)
     summary = RunSummary(out=out, config_hash=config_hash(cfg))
-    with _OutputFolder(out, cfg, force), _logging_to(out / "run.log", verbose) as log:
+    # everything that can be checked is checked before the output folder is claimed: a config
+    # error must not leave a folder that the corrected rerun then refuses
+    plan_config(cfg)
+    Cache(cache_dir if cache_dir is not None else out / ".cache").check_root()
+    with _OutputFolder(out, cfg, force) as folder, _logging_to(out / "run.log", verbose) as log:
         log.info("maxent %s: pipeline %r (config %s) -> %s", __version__, cfg.name, summary.config_hash, out)
         log.info("n_jobs=%s backend=%s%s", n_jobs, backend, f" scheduler={scheduler}" if scheduler else "")
+        folder.log_changes(log)
         cache = Cache(cache_dir if cache_dir is not None else out / ".cache", log)
+        cache.ensure_root()
         n_tmp = cache.clean_partial()
         if n_tmp:
             log.info(
@@ -1465,6 +1750,9 @@ def run_pipeline(
             summary,
             threads_per_task,
         )
+        runner._planned = True
+        runner.protected = set(folder.protected)
+        runner.owner_pid = os.getpid() if backend == "loky" else None
         with contextlib.ExitStack() as stack:
             if threads_per_task is not None:
                 from threadpoolctl import threadpool_limits
@@ -1485,4 +1773,12 @@ def run_pipeline(
         )
         for line in str(summary).splitlines()[1:]:
             log.info("  %s", line)
+        summary.failures = list(runner.failures)
+        summary.skipped_outputs = list(runner.skipped_outputs)
+        if runner.failures:
+            raise PipelineError(
+                f"{len(runner.failures)} task(s) failed (the other results were written; report.md "
+                f"lists the failures, run.log has the tracebacks; a rerun retries only these): "
+                f"{runner._failure_text()}"
+            )
     return summary

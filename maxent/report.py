@@ -414,6 +414,20 @@ def render_report(run: _Runner) -> str:
         if fig:
             add("![liquidity profile](figures/liquidity.png)\n")
 
+    # ---- failures
+    failures = getattr(run, "failures", [])
+    if failures:
+        add("## Failures\n")
+        add(
+            f"{len(failures)} task(s) failed; their results are missing above (`run.log` has the "
+            "tracebacks; rerunning retries only these):\n"
+        )
+        add("\n".join(f"- {f['stage']} `{f['task']}`: {f['error']}" for f in failures) + "\n")
+    skipped = getattr(run, "skipped_outputs", [])
+    if skipped:
+        add("Not written, because a file that maxent did not write is there: ")
+        add(", ".join(f"`{rel}`" for rel in sorted(skipped)) + "\n")
+
     # ---- files and timing
     if run.figure_failures:
         add("## Figures that failed\n")

@@ -11,6 +11,13 @@ Every estimator:
   columns ``iteration``, ``err_m``, ``err_C``: max abs moment errors where the method tracks
   them), and issues :class:`sklearn.exceptions.ConvergenceWarning` when it stops unconverged.
 
+A fit without a penalty on J whose data put the maximum at infinity (a perfectly correlated
+or anti-correlated pair, such as a duplicated spin; a value combination of a pair that never
+occurs; separable data for the pseudo-likelihood: see :mod:`maxent.fit._identifiability`)
+has no answer: whatever the solver reports, ``converged_`` is set False, ``nonidentifiable_``
+describes the cause, and a :class:`NonIdentifiableWarning` (a ConvergenceWarning) says to
+drop the redundant spins or regularize.
+
 Subclasses implement ``_fit(moments, X) -> FitResult`` only.
 """
 
@@ -26,11 +33,21 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
 from maxent._validation import check_spins, constant_columns, format_indices
+from maxent.fit._identifiability import (
+    applies_to,
+    check_identifiability,
+    coupling_penalty,
+    is_pseudolikelihood,
+)
 from maxent.fit._likelihood import mean_log_likelihood, mean_pseudo_log_likelihood
 from maxent.ising import MAX_EXACT_SPINS, IsingModel
 from maxent.moments import Moments
 
-__all__ = ["IsingEstimator", "FitResult", "ConvergenceWarning"]
+__all__ = ["IsingEstimator", "FitResult", "ConvergenceWarning", "NonIdentifiableWarning"]
+
+
+class NonIdentifiableWarning(ConvergenceWarning):
+    """The unregularized maximum is at infinity: the fitted couplings are not an answer."""
 
 
 @dataclass
@@ -82,6 +99,23 @@ class IsingEstimator(BaseEstimator):
         self.n_iter_ = int(result.n_iter)
         self.converged_ = bool(result.converged)
         self.history_ = pd.DataFrame(result.history)
+        self.nonidentifiable_ = ""
+        if applies_to(self) and coupling_penalty(self) <= 0:
+            report = check_identifiability(
+                moments.m, moments.C, samples, moments.n_samples or None, pseudo=is_pseudolikelihood(self)
+            )
+            if report:
+                self.nonidentifiable_ = report.describe()
+                self.converged_ = False
+                warnings.warn(
+                    f"{type(self).__name__}: the data have no finite maximum-likelihood couplings "
+                    f"({self.nonidentifiable_}); the fitted J (max |J| = "
+                    f"{float(np.abs(model.J).max(initial=0.0)):.3g}) is not an answer. Drop the "
+                    "redundant spins, or regularize the couplings (alpha > 0 / l2 > 0).",
+                    NonIdentifiableWarning,
+                    stacklevel=2,
+                )
+                return self
         if not self.converged_:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {self.n_iter_} iterations; "
