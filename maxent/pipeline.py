@@ -312,6 +312,7 @@ def _task_samples(
     device: str,
     checkpoint_dir: str | None,
     setting_meta: dict,
+    min_accuracy: float | None = None,
 ) -> dict[str, Any]:
     from maxent import datasets
     from maxent.train import TrainConfig, sample_weights
@@ -328,6 +329,7 @@ def _task_samples(
         checkpoint_dir=checkpoint_dir,
         progress=False,
         chunk_size=SAMPLES_CHUNK,
+        min_accuracy=min_accuracy,
     )
     samples.meta["setting"] = {**setting_meta, "n_train": ds.n_train}
     return {"samples": samples}
@@ -760,6 +762,8 @@ class _Runner:
                 "seed": seed,
                 "device": cfg.device,
             }
+            if s.min_accuracy is not None:  # only when set: keeps the cache keys of unfiltered settings
+                params["min_accuracy"] = s.min_accuracy
             key = self.key("samples", params)
             self.samples_key[s.name] = key
             ckpt = str(self.cache.root / "checkpoints" / f"samples-{key}")
@@ -782,6 +786,7 @@ class _Runner:
                         cfg.device,
                         ckpt,
                         meta,
+                        s.min_accuracy,
                     ),
                 )
             )
@@ -801,10 +806,15 @@ class _Runner:
             self.split[s.name] = self._split(s, smp)
 
     def _split(self, s: SettingConfig, smp: WeightSamples) -> tuple[np.ndarray, np.ndarray]:
-        """Rows used for fitting and rows held out (all draws of a held-out run go together)."""
-        n_hold = int(round(self.cfg.fit.holdout * s.n_runs))
+        """Rows used for fitting and rows held out (all draws of a held-out run go together).
+
+        Runs are drawn among those present in the samples (after an accuracy filter some runs
+        may have no network left); without a filter these are 0..n_runs-1.
+        """
+        present = np.unique(smp.run)
+        n_hold = int(round(self.cfg.fit.holdout * present.size))
         rng = np.random.default_rng(task_seed(self.cfg.seed, "holdout", s.name))
-        held = np.sort(rng.choice(s.n_runs, size=n_hold, replace=False)) if n_hold else np.array([], int)
+        held = np.sort(rng.choice(present, size=n_hold, replace=False)) if n_hold else np.array([], int)
         is_test = np.isin(smp.run, held)
         return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
