@@ -415,7 +415,10 @@ def _train_chunk(
 ) -> dict[str, np.ndarray]:
     runs = train_runs(dataset, config, run_ids=run_ids, seed=seed, device=dev, progress=progress)
     W = draw_binary(runs, config, draws)
-    kw = {"slope": config.slope, "device": dev}
+    # examples per evaluation pass: activations (networks, width, examples) stay within ~2^26
+    # floats (256 MB) also for many draws per run (256 runs x 100 draws = 25600 networks)
+    ex_chunk = int(max(64, min(8192, 2**26 // (W.shape[0] * sum(config.widths)))))
+    kw = {"slope": config.slope, "device": dev, "chunk": ex_chunk}
     return {
         "spins": W.cpu().numpy().astype(np.int8),
         "accuracy": binary_accuracy(W, config.widths, dataset.X_test, dataset.y_test, **kw),
