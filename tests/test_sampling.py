@@ -315,3 +315,23 @@ def test_mnist5k_loads_offline_with_provenance(monkeypatch):
     from maxent.data_cards import DATASET_INFO
 
     assert "CC BY-SA 3.0" in DATASET_INFO["mnist5k"]["license"]
+
+
+def test_paper_configs_follow_the_reference_study():
+    from pathlib import Path
+
+    from maxent.config import load_config
+
+    root = Path(__file__).resolve().parents[1] / "pipelines"
+    paper = load_config(root / "paper.yaml")
+    cpu = load_config(root / "paper-cpu.yaml")
+    for cfg in (paper, cpu):
+        assert cfg.dataset.scaling == "none"
+        assert cfg.trainer["lr_schedule"] == "constant" and cfg.trainer["weight_decay"] > 0
+        assert cfg.fit.estimator.name == "bethe"
+        for s in cfg.settings:
+            assert s.draws_per_run > 1 and s.min_accuracy is not None
+            assert cfg.train_config(s).method == "lrnet"
+    assert paper.dataset.name == "mnist" and cpu.dataset.name == "mnist5k"
+    assert all(s.min_accuracy == 0.80 and s.n_samples >= 10**6 for s in paper.settings)
+    assert {s.n_train for s in cpu.settings} == {None, 500}
