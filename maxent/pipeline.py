@@ -762,7 +762,7 @@ class _Runner:
                 "seed": seed,
                 "device": cfg.device,
             }
-            if s.min_accuracy is not None:  # only when set: keeps the cache keys of unfiltered settings
+            if s.min_accuracy is not None:  # only when set: unfiltered settings' keys do not mention it
                 params["min_accuracy"] = s.min_accuracy
             key = self.key("samples", params)
             self.samples_key[s.name] = key

@@ -180,7 +180,7 @@ class WeightSamples:
             raise CorruptFileError(f"{path} does not hold valid weight samples: {exc}") from exc
 
 
-def effective_sample_count(spins: np.ndarray, run: np.ndarray, chunk: int = 128) -> dict:
+def effective_sample_count(spins: np.ndarray, run: np.ndarray, chunk: int | None = None) -> dict:
     """Effective sample count of spins drawn in clusters (several draws per training run).
 
     Draws of one run share its trained distribution, so they are positively correlated and
@@ -191,7 +191,8 @@ def effective_sample_count(spins: np.ndarray, run: np.ndarray, chunk: int = 128)
         MSB = sum_g n_g (mean_g - mean)² / (G - 1),   MSW = sum_g sum_{k in g} (s_k - mean_g)² / (M - G),
         n_0 = (M - sum_g n_g² / M) / (G - 1),         rho_i = (MSB - MSW) / (MSB + (n_0 - 1) MSW),
 
-    clipped to [0, 1] (0 for a spin constant across all rows). The variance of a sample mean
+    clipped to [0, 1] (0 for a spin constant across all rows; the clipping biases the mean of
+    rho slightly upward when draws are independent: ~3e-4 for 10^4 runs of 20 draws). The variance of a sample mean
     is inflated by the design effect deff_i = 1 + (n_w - 1) rho_i, with the size-weighted
     cluster size n_w = sum_g n_g² / M, so spin i behaves like M / deff_i independent samples.
     The returned ``effective`` is M / mean_i(deff_i), which lies between M / n_w (draws of a run
@@ -206,8 +207,8 @@ def effective_sample_count(spins: np.ndarray, run: np.ndarray, chunk: int = 128)
     spins : ndarray (M, N) of ±1
     run : ndarray (M,) int
         Run index of each row.
-    chunk : int
-        Spins processed at a time (memory O(M * chunk)).
+    chunk : int, optional
+        Spins processed at a time (memory O(M * chunk) float64); default keeps it near 128 MB.
 
     Returns
     -------
@@ -232,6 +233,8 @@ def effective_sample_count(spins: np.ndarray, run: np.ndarray, chunk: int = 128)
         out.update(intra_run_correlation=0.0 if G == M else 1.0, design_effect=M / eff, effective=eff)
         return out
     n0 = (M - np.sum(sizes**2) / M) / (G - 1)
+    if chunk is None:
+        chunk = max(1, min(spins.shape[1], 2**24 // M))
     rho_all = []
     for c in range(0, spins.shape[1], chunk):
         s = spins[order, c : c + chunk].astype(np.float64)
