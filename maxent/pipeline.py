@@ -359,6 +359,7 @@ def _task_samples(
     samples_file: str | None = None,
     widths: tuple[int, ...] = (),
     null: str = "none",
+    min_accuracy: float | None = None,
 ) -> dict[str, Any]:
     from maxent import datasets
     from maxent._atomic import CorruptFileError, load_npz
@@ -384,6 +385,7 @@ def _task_samples(
             checkpoint_dir=checkpoint_dir,
             progress=False,
             chunk_size=SAMPLES_CHUNK,
+            min_accuracy=min_accuracy,
         )
 
     try:
@@ -981,6 +983,8 @@ class _Runner:
                 "device": cfg.device,
                 "null": s.null_model,
             }
+            if s.min_accuracy is not None:  # only when set: unfiltered settings' keys do not mention it
+                params["min_accuracy"] = s.min_accuracy
             if s.samples is not None:  # existing samples: the key is the file's content
                 from maxent._cache import sha256_file
 
@@ -1016,6 +1020,7 @@ class _Runner:
                         s.samples,
                         s.widths,
                         s.null_model,
+                        s.min_accuracy,
                     ),
                 )
             )
@@ -1042,11 +1047,15 @@ class _Runner:
             self.split[s.name] = self._split(s, smp)
 
     def _split(self, s: SettingConfig, smp: WeightSamples) -> tuple[np.ndarray, np.ndarray]:
-        """Rows used for fitting and rows held out (all draws of a held-out run go together)."""
-        ids = np.unique(smp.run)  # 0..n_runs-1 for trained samples; any ids for loaded ones
-        n_hold = int(round(self.cfg.fit.holdout * len(ids)))
+        """Rows used for fitting and rows held out (all draws of a held-out run go together).
+
+        Runs are drawn among those present in the samples (after an accuracy filter some runs
+        may have no network left); without a filter these are 0..n_runs-1.
+        """
+        present = np.unique(smp.run)
+        n_hold = int(round(self.cfg.fit.holdout * present.size))
         rng = np.random.default_rng(task_seed(self.cfg.seed, "holdout", s.name))
-        held = ids[np.sort(rng.choice(len(ids), size=n_hold, replace=False))] if n_hold else ids[:0]
+        held = np.sort(rng.choice(present, size=n_hold, replace=False)) if n_hold else np.array([], int)
         is_test = np.isin(smp.run, held)
         return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 

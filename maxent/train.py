@@ -415,7 +415,10 @@ def _train_chunk(
 ) -> dict[str, np.ndarray]:
     runs = train_runs(dataset, config, run_ids=run_ids, seed=seed, device=dev, progress=progress)
     W = draw_binary(runs, config, draws)
-    kw = {"slope": config.slope, "device": dev}
+    # examples per evaluation pass: activations (networks, width, examples) stay within ~2^26
+    # floats (256 MB) also for many draws per run (256 runs x 100 draws = 25600 networks)
+    ex_chunk = int(max(64, min(8192, 2**26 // (W.shape[0] * sum(config.widths)))))
+    kw = {"slope": config.slope, "device": dev, "chunk": ex_chunk}
     return {
         "spins": W.cpu().numpy().astype(np.int8),
         "accuracy": binary_accuracy(W, config.widths, dataset.X_test, dataset.y_test, **kw),
@@ -437,6 +440,7 @@ def sample_weights(
     checkpoint_dir: str | Path | None = None,
     progress: bool = True,
     chunk_size: int = 256,
+    min_accuracy: float | None = None,
 ) -> WeightSamples:
     """Train ``n_runs`` independent networks and return their binary weights as ±1 spins.
 
@@ -462,13 +466,30 @@ def sample_weights(
         Show tqdm progress bars.
     chunk_size : int
         Runs trained together in one batched program (memory grows linearly with it).
+    min_accuracy : float in [0, 1], optional
+        Keep only the sampled binary networks whose *test* accuracy is >= this value (the
+        reference study keeps networks of test accuracy >= 0.80). All ``n_runs * draws_per_run``
+        networks are drawn and evaluated; the rejected ones are dropped. ``meta`` records how
+        many were drawn and kept, and from how many runs; checkpoints hold the unfiltered draws,
+        so a collection can be re-filtered with another threshold without retraining. Selecting
+        on the test set biases the kept networks' test accuracy upward (it is no longer an
+        unbiased estimate of generalization; ``train_accuracy`` is unaffected by the selection
+        rule itself). ``None`` keeps everything.
 
     Returns
     -------
     WeightSamples
-        spins (M, N) int8, rows run-major (row r * draws_per_run + d), ``accuracy`` and
-        ``train_accuracy`` of every sampled binary network, ``run`` index, and ``meta``
-        (config, dataset provenance, seed, per-run keys, gauge, device, versions).
+        spins (M, N) int8, rows run-major (row r * draws_per_run + d before filtering),
+        ``accuracy`` and ``train_accuracy`` of every kept binary network, ``run`` index (the
+        global run index, also after filtering: hold-outs and bootstraps split by it), and
+        ``meta`` (config, dataset provenance, seed, per-run keys, gauge, device, versions, and
+        ``sampling``: drawn/kept counts, runs with a kept network, the accuracy threshold).
+
+    Raises
+    ------
+    ValueError
+        Bad arguments, or no network reaches ``min_accuracy`` (the message gives the best
+        accuracy drawn).
     """
     from tqdm.auto import tqdm
 
@@ -481,6 +502,7 @@ def sample_weights(
         raise ValueError(f"unknown gauge {gauge!r}; choose one of {list(GAUGES)}")
     if config.method == "ste" and draws_per_run != 1:
         raise ValueError("method='ste' gives one deterministic network per run; use draws_per_run=1")
+    min_accuracy = check_min_accuracy(min_accuracy)
     config.check_dataset(dataset)
     dev = _resolve_device(device)
     fingerprint = _chunk_fingerprint(dataset, config, seed, draws_per_run, dev)
@@ -503,8 +525,31 @@ def sample_weights(
     bar.close()
 
     spins = np.concatenate([p["spins"] for p in parts])
+    accuracy = np.concatenate([p["accuracy"] for p in parts])
+    train_accuracy = np.concatenate([p["train_accuracy"] for p in parts])
+    run = np.repeat(np.arange(n_runs, dtype=np.int64), draws_per_run)
+    n_drawn, drawn_mean = spins.shape[0], float(accuracy.mean())
+    if min_accuracy is not None:
+        keep = accuracy >= min_accuracy
+        if not keep.any():
+            raise ValueError(
+                f"no sampled network reaches min_accuracy={min_accuracy}: the best of the {n_drawn} drawn "
+                f"has test accuracy {accuracy.max():.4f} (mean {accuracy.mean():.4f}); lower the threshold "
+                "or train longer"
+            )
+        spins, accuracy, train_accuracy, run = spins[keep], accuracy[keep], train_accuracy[keep], run[keep]
     spins = gauge_fix(spins, config.widths, gauge)
     keys = np.concatenate([p["keys"] for p in parts])
+    sampling = {
+        "n_runs": int(n_runs),
+        "draws_per_run": int(draws_per_run),
+        "n_drawn": int(n_drawn),
+        "min_accuracy": min_accuracy,
+        "n_kept": int(spins.shape[0]),
+        "kept_fraction": float(spins.shape[0] / n_drawn),
+        "n_runs_kept": int(np.unique(run).size),
+        "drawn_accuracy_mean": drawn_mean,
+    }
     meta = {
         "config": config.to_dict(),
         "dataset": dict(dataset.provenance),
@@ -518,15 +563,21 @@ def sample_weights(
         "rng": "counter-based (maxent._counter_rng): run key = f(seed, run index); streams for init, "
         "minibatch order, LR-net noise and Bernoulli draws",
         "versions": _versions(),
+        "sampling": sampling,
     }
-    return WeightSamples(
-        spins,
-        config.widths,
-        np.concatenate([p["accuracy"] for p in parts]),
-        np.concatenate([p["train_accuracy"] for p in parts]),
-        np.repeat(np.arange(n_runs, dtype=np.int64), draws_per_run),
-        meta,
-    )
+    return WeightSamples(spins, config.widths, accuracy, train_accuracy, run, meta)
+
+
+def check_min_accuracy(value: object) -> float | None:
+    """``None`` or a number in [0, 1] (as float); anything else is refused with a clear error."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"min_accuracy must be a number in [0, 1] or None, got {value!r}")
+    v = float(value)
+    if not (0.0 <= v <= 1.0):
+        raise ValueError(f"min_accuracy must lie in [0, 1], got {value!r}")
+    return v
 
 
 def _chunk_path(folder: Path, start: int, stop: int) -> Path:
