@@ -216,7 +216,9 @@ def test_task_samples_passes_the_options_through():
         widths=(6, 10), epochs=6, batch_size=100, lr=0.5, lr_schedule="constant", weight_decay=1e-3
     ).to_dict()
     dataset = {"name": "digits", "n_components": 6, "seed": 0, "path": None, "scaling": "none"}
-    out = _task_samples(dataset, 300, train_cfg, 4, 2, "none", 7, "cpu", None, {"name": "x"}, min_accuracy=0.2)
+    out = _task_samples(
+        dataset, 300, train_cfg, 4, 2, "none", 7, "cpu", None, {"name": "x"}, min_accuracy=0.2
+    )
     smp = out["samples"]
     assert smp.meta["dataset"]["scaling"] == "none"
     assert smp.meta["config"]["lr_schedule"] == "constant" and smp.meta["config"]["weight_decay"] == 1e-3
