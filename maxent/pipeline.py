@@ -437,6 +437,8 @@ def _task_fit(
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
         # penalties chosen by cross-validation (PseudoLikelihoodCV), when the estimator has one
         "alpha": float(est.alpha_) if hasattr(est, "alpha_") else est.get_params().get("alpha"),
+        # a cross-validated penalty still on the edge of its (extended) grid was not selected
+        "alpha_on_edge": bool(getattr(est, "on_edge_", False)),
         "seconds": time.perf_counter() - t0,
     }
     history = getattr(est, "history_", None)
@@ -1388,6 +1390,7 @@ class _Runner:
                     "n_samples": info["n_samples"],
                     "n_spins": info["n_spins"],
                     "alpha": info.get("alpha"),
+                    "alpha_on_edge": info.get("alpha_on_edge", False),
                     "n_iter": info["n_iter"],
                     "converged": info["converged"],
                 }

@@ -589,6 +589,8 @@ def render_conclusions(claims: pd.DataFrame, cc: Any) -> str:
                     if np.isfinite(r.runs_needed)
                     else "; no excess over the null is seen"
                 )
+            if not bool(getattr(r, "ci_reliable", True)):
+                ci += ", unreliable: the bootstrap replicates are biased; the permutation test decides"
             lines.append(
                 f"- {subject}{what} — {head} ({r.statistic} = {_fmt(r.value)}, {ci}; {null}; "
                 f"{r.n_runs} runs{need})."
