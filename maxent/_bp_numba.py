@@ -87,33 +87,35 @@ def observables(v, T, M, EJ, block, want_C, C):  # pragma: no cover - compiled
         mi = M[i]
         for j0 in range(i + 1, n, block):
             j1 = min(j0 + block, n)
-            pa = 1.0
-            pq = 1.0
+            pb = 1.0
+            pn = 1.0
             for j in range(j0, j1):
                 wji = v[j, i]
                 wij = v[i, j]
                 mj = M[j]
-                aji = 1.0 - mi * wji
-                aij = 1.0 - mj * wij
-                p = (mi - wji) * (mj - wij) / (aji * aij)
+                # P = A / B with B = (1 - M_i v_ji)(1 - M_j v_ij); Q = 1 + T P = (B + T A) / B,
+                # C = (T + P) / Q = (T B + A) / (B + T A): one division per pair
+                b = (1.0 - mi * wji) * (1.0 - mj * wij)
+                a = (mi - wji) * (mj - wij)
                 tij = T[i, j]
-                q = 1.0 + tij * p
-                c = (tij + p) / q
+                num = b + tij * a
+                c = (tij * b + a) / num
                 pair += EJ[i, j] * c
-                pa *= aji * aij
-                pq *= q
+                pb *= b
+                pn *= num
                 if want_C:
                     C[i, j] = c
                     C[j, i] = c
-            log_a += np.log(pa)
-            log_q += np.log(pq)
+            lb = np.log(pb)
+            log_a += lb
+            log_q += np.log(pn) - lb
     return pair, log_a, 2.0 * log_q
 
 
 def fold_block(T: np.ndarray) -> int:
     """Rows (or columns) per partial product that can neither overflow nor underflow (the
-    observables multiply two factors per pair, hence the 2)."""
-    worst = 2.0 * float(-np.log1p(-np.abs(T).max(initial=0.0)))
+    observables multiply up to three such factors per pair, hence the 3)."""
+    worst = 3.0 * float(-np.log1p(-np.abs(T).max(initial=0.0)))
     if worst <= 0.0:
         return max(T.shape[0], 1)
     return int(max(1, min(T.shape[0], 600.0 // worst)))
