@@ -27,13 +27,15 @@ floored at 0.01):
     J <- J + lr_J P o G,      h <- h + lr_h g^h / (1 - mu^2) - lr_J (P o G) mu.
 
 Measured: 23 steps at N = 20 and 59 at N = 200 to tol 1e-7, against > 2000 plain steps at
-N = 60 (``precondition=False`` keeps the centering only).
+N = 60 (``precondition=False`` keeps the centering only). With the step control below
+(``max_step=1``), from independent spins on BP moments of SK models (beta 0.5): 35 steps at
+N = 20, 36 at N = 30, 55 at N = 200 (``max_step=0.5``: 39, 114, 93; no trust region: 36, 37, 59).
 
 Step control for strongly coupled data. (i) Trust region: a step is scaled so that no local
 field moves by more than ``max_step`` (max_i |Δh_i| + sum_j |ΔJ_ij|). (ii) A trial step is
 undone when BP does not converge (after one retry with damping ``bp_retry_damping`` from the
-last converged messages), when L_B decreases, or when the BP magnetizations jump by more than
-``max_step`` (BP moved to another fixed point). (iii) The fit returns its best iterate (smallest
+last converged messages), when L_B decreases, or when some BP magnetization jumps by more than
+0.5 (BP moved to another fixed point). (iii) The fit returns its best iterate (smallest
 penalized moment mismatch) when it does not converge, with a warning, and never a model that
 matches the data worse than independent spins without saying so (it returns the
 independent-spin model then). (iv) ``init="auto"`` (default) starts at the closed form below
@@ -97,6 +99,8 @@ _VAR_FLOOR = 1e-2
 #: init="auto" starts at the closed form only if its couplings stay below this (pairs never seen
 #: in some joint state give |J| ~ 7 from the eps floor: BP there is ill-conditioned)
 _AUTO_MAX_J = 5.0
+#: a trial step that moves some BP magnetization by more than this jumped to another fixed point
+_MAX_M_JUMP = 0.5
 
 
 def bethe_inverse(
@@ -159,7 +163,7 @@ def bethe_boltzmann(
     max_lr_growth: float = 4.0,
     precondition: bool = True,
     device: str | None = None,
-    max_step: float = 0.5,
+    max_step: float = 1.0,
     bp_retry_damping: float | None = 0.5,
     return_info: bool = False,
 ) -> tuple[FitResult, int] | tuple[FitResult, int, dict]:
@@ -319,7 +323,7 @@ def bethe_boltzmann(
                 new["bp_converged"]
                 and new["ll"] >= cur["ll"] - 1e-12 * max(1.0, abs(cur["ll"]))
                 # BP moved to another fixed point (the magnetizations jumped): not a learning step
-                and float(np.max(np.abs(new["m_b"] - cur["m_b"]))) <= max_step
+                and float(np.max(np.abs(new["m_b"] - cur["m_b"]))) <= _MAX_M_JUMP
             )
         record(it, new, ok, rate_h * scale, rate_J * scale, scale)
         if ok:
@@ -398,8 +402,8 @@ class BetheBoltzmann(IsingEstimator):
         None: compiled BP on the CPU; "numpy"; a torch device ("cuda") runs BP there.
     max_step : float
         Trust region: a step is scaled down so that no local field h_i + sum_j J_ij s_j moves
-        by more than this (max_i |Δh_i| + sum_j |ΔJ_ij|), and a step whose BP magnetizations
-        move by more than this is undone (BP jumped to another fixed point).
+        by more than this (max_i |Δh_i| + sum_j |ΔJ_ij|). (Independently, a step that moves
+        some BP magnetization by more than 0.5 is undone: BP jumped to another fixed point.)
     bp_retry_damping : float or None
         If BP does not converge at a trial step, it is rerun once from the last converged
         messages with this damping before the step is judged (None: no retry).
@@ -448,7 +452,7 @@ class BetheBoltzmann(IsingEstimator):
         max_lr_growth: float = 4.0,
         precondition: bool = True,
         device: str | None = None,
-        max_step: float = 0.5,
+        max_step: float = 1.0,
         bp_retry_damping: float | None = 0.5,
     ) -> None:
         self.max_step = max_step
