@@ -323,7 +323,7 @@ def _markdown(r: dict) -> str:
         f"N = 675, grid x = -3..3 (121 values), both sweeps, tol {r['tol']:g}; wall seconds (best of the "
         "repeats for maxent, one run for the plain BP), all in one process on a shared "
         f"{r['machine']['cpus']}-core machine (1-min load in the last column). maxent = the default "
-        "(compiled numba) kernel; numpy kernel = the same landscape code with `device=\"numpy\"` "
+        '(compiled numba) kernel; numpy kernel = the same landscape code with `device="numpy"` '
         "(the code before the compiled kernel); plain = the textbook numpy BP with plain warm starts.",
         "",
         "| model | maxent s | numpy kernel s | plain s | vs numpy kernel | vs plain | numpy kernel vs plain "
