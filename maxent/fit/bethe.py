@@ -36,10 +36,11 @@ field moves by more than ``max_step`` (max_i |Δh_i| + sum_j |ΔJ_ij|). (ii) A t
 undone when BP does not converge (after one retry with damping ``bp_retry_damping`` from the
 last converged messages), when L_B decreases, or when some BP magnetization jumps by more than
 0.5 (BP moved to another fixed point). (iii) The fit returns its best iterate (smallest
-penalized moment mismatch) when it does not converge, with a warning, and never a model that
-matches the data worse than independent spins without saying so (it returns the
-independent-spin model then). (iv) ``init="auto"`` (default) starts at the closed form below
-when it is usable: on strongly correlated data the learning from independent spins follows
+penalized moment mismatch) when it does not converge (it gives up after 300 steps without a
+better iterate while the best is still more than half the starting mismatch), with a
+warning, and never a model that matches the data worse than independent spins without saying
+so (it returns the independent-spin model then). (iv) ``init="auto"`` (default) starts at the
+closed form below when it is usable: on strongly correlated data the learning from independent spins follows
 L_B up a branch of BP fixed points that does not match the data (measured: 300 spins of W1 of
 1024 deep-net samples, rms connected correlation 0.10, max 0.70: moment error 1.18 after 300
 steps with the old step rule; Bethe log-likelihood rising without bound), whereas the closed
@@ -101,6 +102,9 @@ _VAR_FLOOR = 1e-2
 _AUTO_MAX_J = 5.0
 #: a trial step that moves some BP magnetization by more than this jumped to another fixed point
 _MAX_M_JUMP = 0.5
+#: stop after this many steps without a better iterate when the best is still more than half
+#: the starting mismatch (measured on deep-net W1: 2000 steps, 243 s, best at step 2)
+_PATIENCE = 300
 
 
 def bethe_inverse(
@@ -340,6 +344,8 @@ def bethe_boltzmann(
             rate_J *= 0.5
             if rate_h < 1e-10 * lr_h:
                 break
+        if it - best["it"] > _PATIENCE and best["merit"] > 0.5 * history[0]["moment_rms"]:
+            break  # no better iterate for _PATIENCE steps and still far from the data: give up
     info = {"best_iteration": it, "messages": saved_v, "final_score": cur["score"]}
     final_merit = cur["merit"] if cur["bp_converged"] else np.inf
     if not converged and np.isfinite(best["merit"]) and best["merit"] < final_merit:
