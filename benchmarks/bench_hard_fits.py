@@ -201,6 +201,8 @@ def _markdown(r: dict) -> str:
                 f"{g['err_c']:.3f} | {g['rms_c']:.4f} |"
             )
         lines.append("")
+    for note in r.get("notes", []):
+        lines += [note, ""]
     lines += ["Reproduce: `.venv/bin/python benchmarks/bench_hard_fits.py`", ""]
     return "\n".join(lines)
 
