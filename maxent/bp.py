@@ -75,8 +75,13 @@ The mean energy under the Bethe marginals and the Bethe entropy are
 products; sum log(1 - v^2) comes free from the products of eq. (2)).
 All of these are exact on trees (tested to 1e-10 against enumeration).
 
-A torch implementation of the same sweep runs on CUDA (``device="cuda"``); on the CPU the
-numpy one is used unless a torch device is asked for explicitly (it gives the same numbers).
+Backends (``device``). On the CPU the default (None) runs the sweep and the observables as
+compiled numba loops (:mod:`maxent._bp_numba`): one fused pass over the messages per sweep
+instead of about a dozen numpy passes, the same float64 arithmetic (numbers equal to ~1e-14),
+about 3x faster per sweep at N = 675 (0.8 ms against 2.3-3.4 ms). Its products are folded into
+logarithms every few rows, so it needs no atanh fallback for strong couplings. ``"numpy"`` forces
+the numpy kernel (also used when numba is missing). A torch implementation of the same sweep
+runs on CUDA (``device="cuda"``) or on a torch CPU device (``"cpu"``); same numbers.
 """
 
 from __future__ import annotations
@@ -150,7 +155,7 @@ class BPResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# kernels: one synchronous sweep and the observables, for numpy (CPU) and torch (any device)
+# kernels: one synchronous sweep and the observables, for numpy / numba (CPU) and torch (any device)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -274,6 +279,84 @@ class _NumpyKernel:
         return pair, 0.5 * log_q + log_a - 0.5 * self._log1mv2, C
 
 
+class _NumbaKernel(_NumpyKernel):
+    """The numpy kernel's sweep and observables as compiled loops (:mod:`maxent._bp_numba`):
+    one fused pass per sweep (about 3x faster than the numpy kernel at N = 675), the same
+    float64 arithmetic, no N x N temporaries. Array helpers are the numpy kernel's."""
+
+    backend = "numba"
+
+    def __init__(self, n: int) -> None:
+        from maxent import _bp_numba
+
+        self.n = n
+        self._nb = _bp_numba
+        self._no_C = np.empty((1, 1))
+        self._tmp32: np.ndarray | None = None
+        self._v_last: np.ndarray | None = None
+        self._M_last: np.ndarray | None = None
+
+    def set_couplings(self, T: np.ndarray, use_products: bool, EJ: np.ndarray) -> None:
+        self.T = np.ascontiguousarray(T)
+        self.EJ = np.ascontiguousarray(EJ)
+        self.use_products = use_products
+        self.block = self._nb.fold_block(self.T)
+
+    def empty_stack(self, k: int) -> np.ndarray:
+        """A float32 history of k messages, flattened (k, N*N): warm starts only need to be close
+        (BP then converges in float64), and half the bytes halve the cost of extrapolating."""
+        return np.empty((k, self.n * self.n), dtype=np.float32)
+
+    def copy_into(self, dst: np.ndarray, src: np.ndarray) -> None:
+        np.copyto(dst.reshape(src.shape) if dst.shape != src.shape else dst, src, casting="same_kind")
+
+    def combine(self, weights: np.ndarray, stack: np.ndarray, out: np.ndarray) -> bool:
+        """out = sum_k weights[k] stack[k], one float32 BLAS pass (a warm start: its ~1e-7
+        relative rounding only costs BP sweeps, never accuracy); False if some |out| >= 1."""
+        if stack.dtype != np.float32:
+            return super().combine(weights, stack, out)
+        if self._tmp32 is None or self._tmp32.size != stack.shape[1]:
+            self._tmp32 = np.empty(stack.shape[1], dtype=np.float32)
+        tmp = self._tmp32
+        np.dot(np.asarray(weights, dtype=np.float32), stack, out=tmp)
+        np.copyto(out.reshape(-1), tmp)
+        return bool(max(tmp.max(), -tmp.min()) < 1.0)
+
+    def fields(self, v: np.ndarray, h: np.ndarray) -> np.ndarray:
+        half, self._log1mv2 = self._nb.half_log_ratio(v, self.block)
+        return h + half
+
+    def sweep(
+        self, v: np.ndarray, h: np.ndarray, out: np.ndarray, damping: float
+    ) -> tuple[np.ndarray, float]:
+        H = self.fields(v, h)
+        M = np.tanh(H)
+        delta = float(self._nb.sweep(v, self.T, M, out, float(damping)))
+        if not np.all(np.isfinite(M)):
+            delta = np.inf
+        self._v_last, self._M_last, self._out_last = v, M, out
+        return H, delta
+
+    def observables(
+        self, H: np.ndarray, J: np.ndarray, want_C: bool
+    ) -> tuple[float, float, np.ndarray | None]:
+        C = np.empty((self.n, self.n)) if want_C else self._no_C
+        pair, log_a, log_q = self._nb.observables(
+            self._v_last, self.T, self._M_last, self.EJ, self.block, bool(want_C), C
+        )
+        if want_C:
+            np.fill_diagonal(C, 1.0)
+        return float(pair), 0.5 * float(log_q) + float(log_a) - 0.5 * self._log1mv2, C if want_C else None
+
+
+def _numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return False
+    return True
+
+
 class _TorchKernel:
     """The same sweep with torch tensors (float64) on ``device``."""
 
@@ -357,7 +440,7 @@ class _TorchKernel:
 
 
 def _use_torch(device: str | None) -> bool:
-    return device is not None and str(device) != "numpy"
+    return device is not None and str(device) not in ("numpy", "numba")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +470,8 @@ class DenseBP:
     J : ndarray (N, N)
         Couplings of the BP model (symmetric, zero diagonal, finite).
     device : str or None
-        None (default) runs numpy on the CPU; a torch device string ("cpu", "cuda", "cuda:0")
+        None (default): compiled numba loops on the CPU (numpy if numba is missing); "numpy":
+        the numpy kernel; a torch device string ("cpu", "cuda", "cuda:0")
         runs the torch implementation there (float64 throughout).
     energy_J : ndarray (N, N), optional
         Couplings used for the *reported* pair energy sum_{i<j} energy_J_ij C_ij (default J).
@@ -404,8 +488,10 @@ class DenseBP:
         self.device = device
         if _use_torch(device):
             self.kernel: _NumpyKernel | _TorchKernel = _TorchKernel(self.n, str(device))
-        else:
+        elif device == "numpy" or (device is None and not _numba_available()):
             self.kernel = _NumpyKernel(self.n)
+        else:
+            self.kernel = _NumbaKernel(self.n)
         self.set_couplings(J, energy_J=energy_J)
         self._buf = [self.kernel.zeros(), self.kernel.zeros()]
         self._cur = 0  # index of the buffer holding the current messages
@@ -537,7 +623,8 @@ def run_bp(
     max_iter : int
         Maximum number of synchronous sweeps.
     device : str, optional
-        None: numpy on the CPU. A torch device ("cpu", "cuda") uses the torch implementation.
+        None: compiled (numba) loops on the CPU; "numpy": the numpy kernel. A torch device
+        ("cpu", "cuda") uses the torch implementation. All give the same numbers.
     correlations : bool
         Return the (N, N) pair correlations (False: ``C`` is None and a copy is saved).
     warn : bool

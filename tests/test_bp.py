@@ -155,6 +155,63 @@ def test_torch_path_matches_numpy():
         assert abs(getattr(a, key) - getattr(b, key)) < 1e-10
 
 
+def _star(n: int, lo: float, hi: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    J = np.zeros((n, n))
+    J[0, 1:] = J[1:, 0] = rng.choice([-1, 1], n - 1) * rng.uniform(lo, hi, n - 1)
+    return rng.normal(0.0, 0.3, n), J
+
+
+@pytest.mark.parametrize(
+    "case, damping",
+    [("sk_weak", 0.0), ("sk_strong", 0.0), ("sk_strong", 0.4), ("star_strong", 0.0), ("pl_like", 0.0)],
+)
+def test_numba_kernel_matches_numpy_kernel(case, damping):
+    """The compiled sweep (default on the CPU) is the numpy kernel's arithmetic: same sweep
+    count, messages, m, C and Bethe quantities, also where the numpy kernel needs its atanh
+    fallback (|J| = 3..4: the compiled products are folded into logs every few rows)."""
+    if case == "sk_weak":
+        model = IsingModel.random_sk(40, beta=0.5, h_std=0.3, random_state=11)
+        h, J = model.h, model.J
+    elif case == "sk_strong":
+        model = IsingModel.random_sk(60, beta=1.3, h_std=0.3, random_state=12)
+        h, J = model.h, model.J
+    elif case == "star_strong":
+        h, J = _star(13, 3.0, 4.0, 3)
+        assert not DenseBP(J, device="numpy").use_products
+    else:  # dense, many couplings of |J| ~ 0.3-0.5, as in pseudo-likelihood fits to few samples
+        rng = np.random.default_rng(13)
+        n = 50
+        J = np.triu(rng.normal(0.0, 0.12, (n, n)), 1)
+        J += J.T
+        h = rng.normal(0.0, 0.1, n)
+    tol = 1e-10 if case != "star_strong" else 1e-9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BPConvergenceWarning)
+        a = run_bp(h, J, tol=tol, damping=damping, device="numpy", max_iter=3000)
+        b = run_bp(h, J, tol=tol, damping=damping, max_iter=3000)
+    assert DenseBP(J).kernel.backend == "numba"
+    assert a.converged and b.converged
+    assert abs(a.n_iter - b.n_iter) <= 1
+    np.testing.assert_allclose(b.m, a.m, atol=1e-9)
+    np.testing.assert_allclose(b.C, a.C, atol=1e-9)
+    np.testing.assert_allclose(b.messages, a.messages, atol=1e-8)
+    for key in ("free_energy", "energy", "entropy"):
+        assert abs(getattr(a, key) - getattr(b, key)) < 1e-8 * max(1.0, abs(getattr(a, key)))
+
+
+def test_numba_products_fold_without_overflow():
+    """A hub with 400 couplings |J| ~ 2.5: column products of (1 - v) would underflow
+    (sum_k -log(1 - |T|) ~ 1600 > 700) unless folded; fields stay equal to the atanh sums."""
+    h, J = _star(401, 2.4, 2.6, 5)
+    solver = DenseBP(J)
+    assert solver.kernel.block < 401
+    rng = np.random.default_rng(0)
+    v = np.tanh(J) * rng.uniform(0.5, 1.0, J.shape)
+    H = solver.kernel.fields(v, h)
+    np.testing.assert_allclose(H, h + np.arctanh(v).sum(axis=0), rtol=1e-10, atol=1e-9)
+
+
 def test_non_convergence_is_flagged_and_warned():
     model = IsingModel.random_sk(20, beta=0.5, random_state=7)
     with pytest.warns(BPConvergenceWarning, match="did not converge"):

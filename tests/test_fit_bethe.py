@@ -7,13 +7,15 @@ counted and warned about."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
 
 from maxent.bp import BPConvergenceWarning, run_bp, single_thread_blas
 from maxent.fit._base import ConvergenceWarning
-from maxent.fit.bethe import BetheBoltzmann, bethe_inverse
+from maxent.fit.bethe import BetheBoltzmann, bethe_boltzmann, bethe_inverse
 from maxent.ising import IsingModel
 from maxent.moments import Moments
 
@@ -51,7 +53,7 @@ def test_closed_form_is_a_bp_fixed_point_with_the_data_moments(weak_model):
 
 def test_learning_from_exact_moments_reaches_the_closed_form(weak_model):
     m, C = weak_model.moments()
-    est = BetheBoltzmann(tol=1e-7).fit(Moments(m, C))
+    est = BetheBoltzmann(tol=1e-7, init="independent").fit(Moments(m, C))
     assert est.converged_ and est.n_bp_unconverged_ == 0
     h_cf, J_cf = bethe_inverse(Moments(m, C))
     np.testing.assert_allclose(est.J_, J_cf, atol=2e-5)
@@ -70,7 +72,7 @@ def test_recovers_a_model_from_its_own_bethe_moments():
     """Data = BP moments of a known N=60 model (rms J 0.065): learning recovers that model."""
     truth = IsingModel.random_sk(60, beta=0.5, h_std=0.3, random_state=1)
     r = run_bp(truth.h, truth.J, tol=1e-13)
-    est = BetheBoltzmann(tol=1e-8).fit(Moments(r.m, r.C))
+    est = BetheBoltzmann(tol=1e-8, init="independent").fit(Moments(r.m, r.C))
     assert est.converged_ and est.n_iter_ < 200
     np.testing.assert_allclose(est.J_, truth.J, atol=1e-6)
     np.testing.assert_allclose(est.h_, truth.h, atol=1e-5)
@@ -129,7 +131,7 @@ def test_init_bethe_starts_at_the_answer(weak_model):
 def test_bp_non_convergence_is_counted_and_warned(weak_model):
     m, C = weak_model.moments()
     with pytest.warns(ConvergenceWarning) as record:
-        est = BetheBoltzmann(bp_max_iter=1, bp_tol=1e-14, max_iter=5).fit(Moments(m, C))
+        est = BetheBoltzmann(bp_max_iter=1, bp_tol=1e-14, max_iter=5, init="independent").fit(Moments(m, C))
     kinds = {type(w.message) for w in record}
     assert BPConvergenceWarning in kinds and ConvergenceWarning in kinds
     assert any("BP did not converge in 5 learning step" in str(w.message) for w in record)
@@ -137,6 +139,83 @@ def test_bp_non_convergence_is_counted_and_warned(weak_model):
     assert not est.history_["bp_converged"].iloc[1:].any()
     assert not est.history_["accepted"].iloc[1:].any()
     assert not est.converged_
+
+
+def mixture_samples(n: int, m: int, k: int, flip: float, seed: int) -> np.ndarray:
+    """Strongly correlated ±1 data: k random patterns, each spin flipped with prob. ``flip``
+    (the permutation-averaged weight samples of trained networks have this cluster structure)."""
+    rng = np.random.default_rng(seed)
+    P = rng.choice([-1, 1], (k, n))
+    return (P[rng.integers(0, k, m)] * np.where(rng.random((m, n)) < flip, -1, 1)).astype(np.int8)
+
+
+@pytest.fixture(scope="module")
+def strong_moments() -> Moments:
+    """N = 40, rms connected correlation 0.12, max 0.37 (deep-net W1 block: 0.10, 0.70)."""
+    return Moments.from_samples(mixture_samples(40, 200, 4, 0.25, 0))
+
+
+def test_strong_data_from_independent_stops_at_best_iterate(strong_moments):
+    """The old rule (accept whenever the Bethe likelihood rises) ended such fits on a BP branch
+    far from the data (deep-net W1: max |m - m^B| 1.18). Now the fit stops at its best iterate,
+    says so, and is never worse than independent spins."""
+    with pytest.warns(ConvergenceWarning, match="best iterate"):
+        est = BetheBoltzmann(init="independent", max_iter=150).fit(strong_moments)
+    assert not est.converged_
+    assert est.moment_rms_ <= est.independent_moment_rms_
+    hist = est.history_
+    ok = hist["accepted"] & hist["bp_converged"]
+    assert est.moment_rms_ == pytest.approx(hist.loc[ok, "moment_rms"].min(), rel=1e-12)
+    assert hist.loc[hist["iteration"] == est.best_iteration_, "moment_rms"].min() == pytest.approx(
+        est.moment_rms_, rel=1e-12
+    )
+    # the returned parameters reproduce moment_rms_ at the fixed point in messages_
+    r = run_bp(est.h_, est.J_, messages=est.messages_, tol=1e-10)
+    n = strong_moments.n_spins
+    iu = np.triu_indices(n, 1)
+    rms = np.sqrt(np.mean((r.m - strong_moments.m) ** 2)) + np.sqrt(
+        np.mean((r.C[iu] - strong_moments.C[iu]) ** 2)
+    )
+    assert rms == pytest.approx(est.moment_rms_, rel=1e-4, abs=1e-8)
+    # accepted steps never move a BP magnetization by more than 0.5 (no jump to another branch;
+    # the old rule accepted a step from err_m 0 to 1.18 on the deep-net data), so neither can
+    # the largest magnetization error between consecutive accepted steps
+    err_m = hist.loc[hist["accepted"], "err_m"].to_numpy()
+    assert np.all(np.abs(np.diff(err_m)) <= 0.5 + 1e-12)
+    assert (hist["step_scale"] < 1.0).any()  # the trust region was active
+
+
+def test_auto_start_matches_the_data_and_flags_the_unstable_fixed_point(strong_moments):
+    """init="auto" starts at the closed form (the exact answer for l2 = 0). On this data its BP
+    fixed point is unstable: the fit says so instead of implying BP/sampling reproduce the data."""
+    with pytest.warns(BPConvergenceWarning, match="learned BP fixed point"):
+        est = BetheBoltzmann().fit(strong_moments)
+    assert est.converged_ and est.n_iter_ == 0 and est.moment_rms_ < 1e-10
+    assert not est.fixed_point_stable_
+    assert est.cold_start_err_m_ > 0.5  # BP from zero messages: another fixed point
+    h_cf, J_cf = bethe_inverse(strong_moments)
+    np.testing.assert_allclose(est.J_, J_cf, atol=1e-12)
+
+
+def test_unconverged_fit_worse_than_independent_returns_independent(strong_moments):
+    """A start far from the data (strong random couplings) and one step: the best iterate is
+    worse than independent spins, so the independent-spin model is returned, with a warning."""
+    n = strong_moments.n_spins
+    J0 = IsingModel.random_sk(n, beta=3.0, random_state=0).J
+    with pytest.warns(ConvergenceWarning, match="worse than independent spins"):
+        res, _, info = bethe_boltzmann(strong_moments, h0=np.zeros(n), J0=J0, max_iter=1, return_info=True)
+    assert not res.converged
+    np.testing.assert_array_equal(res.J, 0.0)
+    np.testing.assert_allclose(np.tanh(res.h), strong_moments.m, atol=1e-6)
+    assert info["best_iteration"] == -1 and info["final_score"] == info["independent_score"]
+
+
+def test_weak_data_fit_has_no_warnings(weak_model):
+    m, C = weak_model.moments()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = BetheBoltzmann(tol=1e-7).fit(Moments(m, C))
+    assert est.converged_ and est.fixed_point_stable_ and est.cold_start_err_m_ < 1e-6
 
 
 def test_constant_spin_needs_l2():

@@ -160,6 +160,7 @@ def test_metropolis_and_options_fit():
         {"init": "zeros"},
         {"rao_blackwell": False},
         {"init": "independent"},
+        {"init": "bethe"},
     ):
         est = MCMCBoltzmann(random_state=0, **kw).fit(X)
         assert est.converged_, kw
@@ -261,3 +262,12 @@ def test_initial_parameters():
     assert rmse_J(J, truth.J) < 0.05  # naive mean field is accurate for weak couplings
     h, J = initial_parameters(mom, "zeros")
     assert not h.any() and not J.any()
+    # the linear-response Bethe start: at least as close to the truth as nMF on weak couplings,
+    # and much closer on a strongly coupled model (SK beta = 1.2, where nMF overshoots)
+    h, J = initial_parameters(mom, "bethe")
+    assert np.allclose(J, J.T) and not np.diag(J).any() and rmse_J(J, truth.J) < 0.05
+    strong = IsingModel.random_sk(12, beta=1.2, h_std=0.1, random_state=5)
+    mom = Moments.from_samples(strong.sample(50_000, random_state=6))
+    err_bethe = rmse_J(initial_parameters(mom, "bethe")[1], strong.J)
+    err_nmf = rmse_J(initial_parameters(mom, "nmf")[1], strong.J)
+    assert err_bethe < 0.8 * err_nmf

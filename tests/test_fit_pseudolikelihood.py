@@ -284,3 +284,25 @@ def test_cuda_matches_cpu(sk20):
         warnings.simplefilter("error", ConvergenceWarning)
         gpu = PseudoLikelihood(alpha=1e-4, device="cuda").fit(X)
     np.testing.assert_allclose(gpu.J_, cpu.J_, atol=1e-5)
+
+
+def test_noise_tolerance_stops_early_within_the_statistical_error():
+    """tol="noise" (0.1 / sqrt(M)): fewer iterations, and the estimate moves by a small
+    fraction of its statistical error (the distance to the truth)."""
+    truth = IsingModel.random_sk(20, beta=0.8, h_std=0.2, random_state=3)
+    X = truth.sample(2000, random_state=4)
+    tight = PseudoLikelihood(tol=1e-7).fit(X)
+    noisy = PseudoLikelihood(tol="noise").fit(X)
+    assert noisy.converged_ and tight.converged_
+    assert noisy.n_iter_ < tight.n_iter_
+    assert noisy.history_["grad_max"].iloc[-1] <= 0.1 / np.sqrt(2000)
+    iu = np.triu_indices(20, 1)
+    stat = np.sqrt(np.mean((tight.J_[iu] - truth.J[iu]) ** 2))
+    assert np.sqrt(np.mean((noisy.J_[iu] - tight.J_[iu]) ** 2)) < 0.2 * stat
+
+
+@pytest.mark.parametrize("tol", ["auto", "", -1.0])
+def test_bad_tolerance(tol):
+    X = np.random.default_rng(0).choice([-1, 1], size=(50, 4))
+    with pytest.raises(ValueError, match="tol"):
+        PseudoLikelihood(tol=tol).fit(X)

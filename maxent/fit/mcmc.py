@@ -124,12 +124,13 @@ import torch
 from maxent._threads import torch_threads
 from maxent._validation import check_nonnegative, check_positive
 from maxent.fit._base import FitResult, IsingEstimator
+from maxent.fit.mean_field import mean_field_start
 from maxent.mcmc import PersistentChains, _check_int, _check_method, resolve_device
 from maxent.moments import Moments
 
 __all__ = ["MCMCBoltzmann", "mcmc_boltzmann", "initial_parameters", "torch_threads"]
 
-_INITS = ("nmf", "independent", "zeros")
+_INITS = ("nmf", "bethe", "independent", "zeros")
 
 
 def initial_parameters(
@@ -141,6 +142,11 @@ def initial_parameters(
       with the connected correlations shrunk toward their diagonal,
       c_s = (1 - shrinkage) c + shrinkage diag(c) + 1e-9 I, which keeps the inverse finite when
       c is singular (fewer samples than spins, constant spins).
+    * ``"bethe"``: the linear-response Bethe inversion with its BP fields
+      (:func:`~maxent.fit.mean_field.mean_field_start`, ``method="bethe"``), on correlations
+      shrunk by the OAS rule when the moments carry their sample count (else by ``shrinkage``),
+      couplings clipped to [-2, 2]: closer to the answer than nMF for strong couplings (the
+      pseudo-likelihood solver's start).
     * ``"independent"``: J = 0, h_i = atanh(m_i) (the exact fit of independent spins).
     * ``"zeros"``: h = 0, J = 0.
 
@@ -155,6 +161,10 @@ def initial_parameters(
     h_ind = np.arctanh(m)
     if init == "independent" or n == 1:
         return h_ind, np.zeros((n, n))
+    if init == "bethe":
+        if moments.n_samples > 0:
+            return mean_field_start(moments.m, moments.C, "auto", n_samples=moments.n_samples, method="bethe")
+        return mean_field_start(moments.m, moments.C, shrinkage, method="bethe")
     c = moments.connected()
     d = np.diag(c).copy()
     c_s = (1.0 - shrinkage) * c
@@ -208,7 +218,7 @@ def mcmc_boltzmann(
         ``centering``).
     l2, l2_h : float
         L2 penalties on the couplings and on the fields (gradient terms -l2 J, -l2_h h).
-    init : {"nmf", "independent", "zeros"}
+    init : {"nmf", "bethe", "independent", "zeros"}
         Starting point (see :func:`initial_parameters`).
     tol : float
         Convergence threshold on the moment mismatch and on the chain noise of the averaged
