@@ -583,14 +583,14 @@ def render_conclusions(claims: pd.DataFrame, cc: Any) -> str:
             null = f"null {_fmt(r.null_value)}, p = {_fmt(r.p_value)}"
             head = f"**{r.verdict}**"
             need = ""
-            if r.verdict.startswith("not resolvable"):
+            if r.verdict.startswith("not resolvable") and bool(getattr(r, "ci_reliable", True)):
                 need = (
                     f"; about {int(r.runs_needed):,} runs would resolve the effect seen"
                     if np.isfinite(r.runs_needed)
                     else "; no excess over the null is seen"
                 )
             if not bool(getattr(r, "ci_reliable", True)):
-                ci += ", unreliable: the bootstrap replicates are biased; the permutation test decides"
+                ci += " unreliable (its bootstrap replicates are biased), so the claim is not stated"
             lines.append(
                 f"- {subject}{what} — {head} ({r.statistic} = {_fmt(r.value)}, {ci}; {null}; "
                 f"{r.n_runs} runs{need})."

@@ -9,10 +9,10 @@ table: a *statistic* computed on the data, its run-level bootstrap interval
 * the permutation p-value p = (1 + #{null >= value}) / (K + 1) is at most ``significance``, and
 * the bootstrap interval lies above the null's median (the effect is not a bootstrap artefact),
 
-(when the bootstrap replicates sit more than two standard deviations from the data's excess,
-``ci_reliable`` is False and the exact permutation test decides alone, the estimate having to
-exceed the null median), and otherwise as **not resolvable with R runs**, together with
-``runs_needed``: the number of runs
+and the interval is trustworthy (``ci_reliable``: the bootstrap replicates of the excess sit
+within two standard deviations of the data's excess; a claim without a trustworthy interval is
+not stated, whatever its p-value), and otherwise as **not resolvable with R runs**, together
+with ``runs_needed``: the number of runs
 at which the effect seen would be resolved if it is real (from the 1/sqrt(R) scaling of the
 noise; an approximation, stated as such in the report). Descriptive rows (no null) carry the
 verdict "descriptive".
@@ -246,11 +246,14 @@ def claim_row(
     lo, hi = nv + lo, nv + hi
     p = p_value(value, null)
     reliable = bootstrap_reliable(excess, reps)
-    # An unreliable interval cannot support or veto a verdict: the exact permutation test decides
-    # alone, with the estimate itself (not the interval) above the null median and the floor.
-    v = verdict(value, lo if reliable else value, max(nv, floor), p, cs.significance, n_runs)
+    v = verdict(value, lo, max(nv, floor), p, cs.significance, n_runs)
+    if not reliable and v == "significant":
+        # without a trustworthy interval a claim is not stated, whatever its p-value
+        v = f"not resolvable with {n_runs} runs"
     if v == "significant":
         need = float(n_runs)
+    elif not reliable:
+        need = float("nan")  # the replicates do not measure the noise of this statistic
     elif runs_needed_value is not None:
         need = runs_needed_value
     else:
