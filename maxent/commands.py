@@ -571,16 +571,11 @@ def _info_run(path: Path) -> dict[str, Any]:
 
 
 def _info_config(path: Path) -> dict[str, Any]:
-    from maxent.config import ConfigError, config_hash, load_config
-    from maxent.pipeline import check_estimator
+    from maxent.config import config_hash, load_config
+    from maxent.pipeline import check_estimators
 
     cfg = load_config(path)
-    for b, est in [("(default)", cfg.fit.estimator), *cfg.fit.blocks.items()]:
-        try:
-            check_estimator(est.name, est.params)
-        except ConfigError as exc:
-            where = "fit.estimator" if b == "(default)" else f"fit.blocks.{b}"
-            raise ConfigError(f"{where}: {exc}") from None
+    check_estimators(cfg)
     return {
         "kind": "pipeline config (valid)",
         "path": str(path),

@@ -71,6 +71,7 @@ Schema (defaults in brackets)::
       n_null_tap: int >= 1; n_starts: int >= 16    (TAP-state claims)       [4, 256]
       level: float in (0, 1)        interval coverage                       [0.95]
       significance: float in (0, 0.5]  largest p-value called significant   [0.05]
+      power: float in (0, 1)        power at which runs_needed is estimated  [0.8]
       curve: [float in (0, 1]]      fractions of runs of the sample-size curve [[0.25, 0.5, 1.0]]
       include_full: bool            also test the whole network's block     [false]
       landscape, tap: bool          test the jumps / TAP states found       [true, true]
@@ -350,20 +351,15 @@ class ClusteringConfig:
         _int_at_least(self.max_samples, 2, f"{at}.max_samples")
 
 
+def _claim_settings_base() -> type:
+    from maxent.stats.claims import ClaimSettings
+
+    return ClaimSettings
+
+
 @dataclass(frozen=True)
-class ClaimsConfig:
+class ClaimsConfig(_claim_settings_base()):  # the fields of ClaimSettings, and the switches below
     enabled: bool = True
-    alpha: float = 3.0
-    alpha_h: float = 0.01
-    n_boot: int = 49
-    n_null: int = 49
-    n_boot_landscape: int = 19
-    n_null_landscape: int = 19
-    n_null_tap: int = 4
-    n_starts: int = 256
-    level: float = 0.95
-    significance: float = 0.05
-    curve: tuple[float, ...] = (0.25, 0.5, 1.0)
     include_full: bool = False
     landscape: bool = True
     tap: bool = True
@@ -378,28 +374,18 @@ class ClaimsConfig:
         _int_at_least(self.n_starts, 16, f"{at}.n_starts")
         if not (0.0 < self.level < 1.0):
             raise ConfigError(f"{at}.level must lie in (0, 1), got {self.level!r}")
+        if not (0.0 < self.power < 1.0):
+            raise ConfigError(f"{at}.power must lie in (0, 1), got {self.power!r}")
         if not (0.0 < self.significance <= 0.5):
             raise ConfigError(f"{at}.significance must lie in (0, 0.5], got {self.significance!r}")
         if not self.curve or any(not (0.0 < f <= 1.0) for f in self.curve):
             raise ConfigError(f"{at}.curve must list fractions in (0, 1], got {list(self.curve)}")
 
     def settings(self):  # -> maxent.stats.claims.ClaimSettings
-        """The :class:`maxent.stats.claims.ClaimSettings` of this section."""
-        from maxent.stats.claims import ClaimSettings
-
-        return ClaimSettings(
-            alpha=self.alpha,
-            alpha_h=self.alpha_h,
-            n_boot=self.n_boot,
-            n_null=self.n_null,
-            n_boot_landscape=self.n_boot_landscape,
-            n_null_landscape=self.n_null_landscape,
-            n_null_tap=self.n_null_tap,
-            n_starts=self.n_starts,
-            level=self.level,
-            significance=self.significance,
-            curve=tuple(sorted(set(self.curve))),
-        )
+        """The :class:`maxent.stats.claims.ClaimSettings` of this section (grid of fractions sorted)."""
+        base = _claim_settings_base()
+        kw = {f.name: getattr(self, f.name) for f in dataclasses.fields(base)}
+        return base(**{**kw, "curve": tuple(sorted(set(self.curve)))})
 
 
 @dataclass(frozen=True)

@@ -1540,15 +1540,21 @@ class _Runner:
         self.stage_data_cards()
 
 
-def plan_config(cfg: PipelineConfig) -> None:
-    """Fail early, before anything is trained or the output folder is claimed: estimators (names,
-    parameter types and values, by a dry-run fit), data sizes, architectures. Raises ConfigError."""
+def check_estimators(cfg: PipelineConfig) -> None:
+    """Check every estimator of ``cfg.fit`` (names, parameters, a dry-run fit); ConfigError names
+    the config key (``fit.estimator`` or ``fit.blocks.<block>``)."""
     for b, est in [("(default)", cfg.fit.estimator), *cfg.fit.blocks.items()]:
         try:
             check_estimator(est.name, est.params)
         except ConfigError as exc:
             where = "fit.estimator" if b == "(default)" else f"fit.blocks.{b}"
             raise ConfigError(f"{where}: {exc}") from None
+
+
+def plan_config(cfg: PipelineConfig) -> None:
+    """Fail early, before anything is trained or the output folder is claimed: estimators (names,
+    parameter types and values, by a dry-run fit), data sizes, architectures. Raises ConfigError."""
+    check_estimators(cfg)
     for k, s in enumerate(cfg.settings):
         if s.samples is not None:
             from maxent.samples import load_spins_file
