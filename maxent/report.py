@@ -584,11 +584,12 @@ def render_conclusions(claims: pd.DataFrame, cc: Any) -> str:
             head = f"**{r.verdict}**"
             need = ""
             if r.verdict.startswith("not resolvable") and bool(getattr(r, "ci_reliable", True)):
-                need = (
-                    f"; about {int(r.runs_needed):,} runs would resolve the effect seen"
-                    if np.isfinite(r.runs_needed)
-                    else "; no excess over the null is seen"
-                )
+                if np.isfinite(r.runs_needed):
+                    need = f"; about {int(r.runs_needed):,} runs would resolve the effect seen"
+                elif np.isfinite(r.null_value) and r.value <= r.null_value:
+                    need = "; no excess over the null is seen"
+                else:
+                    need = "; the runs needed are not estimated for this statistic"
             if not bool(getattr(r, "ci_reliable", True)):
                 ci += " unreliable (its bootstrap replicates are biased), so the claim is not stated"
             lines.append(
