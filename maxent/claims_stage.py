@@ -121,7 +121,8 @@ def _task_claims_tap(
     fit = _refit(name, params)
     # constant spins are frozen in every TAP state: the nulls are fitted on the free spins (their
     # divergent fields only slow the fits down)
-    X = np.asarray(X)[:, np.asarray(X).min(axis=0) != np.asarray(X).max(axis=0)]
+    X = np.asarray(X)
+    X = X[:, X.min(axis=0) != X.max(axis=0)]
     nulls = [fit(column_shuffle(X, groups=runs, random_state=rng)) for _ in range(cs.n_null_tap)]
     R = len(np.unique(runs))
     row = C.tap_claim(setting, block, model, nulls, R, cs, seed)
@@ -214,8 +215,7 @@ def stage_claims(run: _Runner) -> None:
 
     # ---- first-order jumps found by the landscape stage
     trans = run.tables.get("transitions")
-    land = run.tables.get("landscape")
-    if cc.landscape and trans is not None and len(trans) and land is not None:
+    if cc.landscape and trans is not None and len(trans):
         lc = cfg.landscape
         jtasks, jindex = [], []
         found = trans[["setting", "block", "reference"]].drop_duplicates()

@@ -68,7 +68,8 @@ __all__ = [
     "pair_claims",
     "gap_replicates",
     "gap_claims",
-    "ranking_claim",
+    "ranking_row",
+    "curve_rows",
     "hysteresis_area",
     "jump_replicates",
     "jump_claim",
@@ -220,25 +221,11 @@ def claim_row(
     """
     reps = np.asarray(excess_replicates, dtype=np.float64)
     enough = np.isfinite(reps).sum() >= 2
+    n_boot = int(np.isfinite(reps).sum())
     if null is None:
-        lo, hi = basic_interval(value, reps, cs.level) if enough else (np.nan, np.nan)
-        return _row(
-            setting,
-            block,
-            claim,
-            statistic,
-            value,
-            lo,
-            hi,
-            np.nan,
-            np.nan,
-            np.nan,
-            n_runs,
-            reps,
-            None,
-            "descriptive",
-            np.nan,
-        )
+        ci = basic_interval(value, reps, cs.level) if enough else (np.nan, np.nan)
+        row = (setting, block, claim, statistic, value)
+        return _row(*row, n_runs=n_runs, verdict="descriptive", ci=ci, n_boot=n_boot)
     null = np.asarray(null, dtype=np.float64)
     nv = float(np.nanmedian(null)) if np.isfinite(null).any() else float("nan")
     excess = value - nv
@@ -265,40 +252,55 @@ def claim_row(
         claim,
         statistic,
         value,
-        lo,
-        hi,
-        nv,
-        null_quantile(value, null),
-        p,
-        n_runs,
-        reps,
-        null,
-        v,
-        need,
-        reliable,
+        n_runs=n_runs,
+        verdict=v,
+        ci=(lo, hi),
+        null_value=nv,
+        null_quantile=null_quantile(value, null),
+        p_value=p,
+        n_boot=n_boot,
+        n_null=int(np.isfinite(null).sum()),
+        ci_reliable=reliable,
+        runs_needed=need,
     )
 
 
 def _row(
-    setting, block, claim, statistic, value, lo, hi, nv, nq, p, n_runs, reps, null, v, need, reliable=True
+    setting: str,
+    block: str,
+    claim: str,
+    statistic: str,
+    value: float,
+    *,
+    n_runs: int,
+    verdict: str,
+    ci: tuple[float, float] = (np.nan, np.nan),
+    null_value: float = np.nan,
+    null_quantile: float = np.nan,
+    p_value: float = np.nan,
+    n_boot: int = 0,
+    n_null: int = 0,
+    ci_reliable: bool = True,
+    runs_needed: float = np.nan,
 ) -> dict:
+    """One row of the claims table, columns :data:`CLAIM_COLUMNS`."""
     return {
         "setting": setting,
         "block": block,
         "claim": claim,
         "statistic": statistic,
         "value": float(value),
-        "ci_low": float(lo),
-        "ci_high": float(hi),
-        "null_value": float(nv),
-        "null_quantile": float(nq),
-        "p_value": float(p),
+        "ci_low": float(ci[0]),
+        "ci_high": float(ci[1]),
+        "null_value": float(null_value),
+        "null_quantile": float(null_quantile),
+        "p_value": float(p_value),
         "n_runs": int(n_runs),
-        "n_boot": int(np.isfinite(reps).sum()),
-        "n_null": int(np.isfinite(null).sum()) if null is not None else 0,
-        "ci_reliable": bool(reliable),
-        "verdict": v,
-        "runs_needed": float(need),
+        "n_boot": int(n_boot),
+        "n_null": int(n_null),
+        "ci_reliable": bool(ci_reliable),
+        "verdict": verdict,
+        "runs_needed": float(runs_needed),
     }
 
 
@@ -320,9 +322,18 @@ def pearson_upper(X: np.ndarray) -> np.ndarray:
     return Ck[iu]
 
 
-def _mean_r2(X: np.ndarray) -> float:
-    r = pearson_upper(X)
+def _mean_sq(r: np.ndarray) -> float:
+    """mean r^2 of the pair correlations (NaN without pairs)."""
     return float(np.mean(r**2)) if r.size else float("nan")
+
+
+def _frac_above(r: np.ndarray, thr: float) -> float:
+    """Fraction of pairs with |r| > thr (NaN without pairs)."""
+    return float(np.mean(np.abs(r) > thr)) if r.size else float("nan")
+
+
+def _mean_r2(X: np.ndarray) -> float:
+    return _mean_sq(pearson_upper(X))
 
 
 def pair_claims(
@@ -349,16 +360,19 @@ def pair_claims(
     runs = np.asarray(runs)
     R = len(run_groups(runs))
     r = pearson_upper(X)
-    null_r2 = np.empty(n_null)
-    null_abs = []
-    for k in range(n_null):
-        rn = pearson_upper(column_shuffle(X, groups=runs, random_state=rng))
-        null_r2[k] = np.mean(rn**2) if rn.size else np.nan
-        null_abs.append(np.abs(rn))
-    # threshold from the first half of the shuffles, null fractions from the second half
+    # threshold from the first half of the shuffles (kept), null fractions from the second half
+    # (computed as they come: only half of the null correlations is ever held in memory)
     half = max(1, n_null // 2)
-    thr = float(np.quantile(np.concatenate(null_abs[:half]), 0.999)) if r.size else np.nan
-    null_frac = np.array([np.mean(a > thr) for a in null_abs[half:]]) if r.size else np.array([np.nan])
+    nulls = [pearson_upper(column_shuffle(X, groups=runs, random_state=rng)) for _ in range(half)]
+    thr = float(np.quantile(np.abs(np.concatenate(nulls)), 0.999)) if r.size else np.nan
+    null_r2 = [_mean_sq(rn) for rn in nulls]
+    null_frac = []
+    for _ in range(half, n_null):
+        rn = pearson_upper(column_shuffle(X, groups=runs, random_state=rng))
+        null_r2.append(_mean_sq(rn))
+        null_frac.append(_frac_above(rn, thr))
+    del nulls
+    null_r2, null_frac = np.array(null_r2), np.array(null_frac if null_frac else [np.nan])
     boot_r2 = np.empty(cs.n_boot)
     boot_frac = np.empty(cs.n_boot)
     for b in range(cs.n_boot):
@@ -366,9 +380,9 @@ def pair_claims(
         rb = pearson_upper(X[idx])
         # paired null copy with the same repeated runs: shuffle the data, then take the same rows
         rn = pearson_upper(column_shuffle(X, groups=runs, random_state=rng)[idx])
-        boot_r2[b] = np.mean(rb**2) - np.mean(rn**2) if rb.size else np.nan
-        boot_frac[b] = np.mean(np.abs(rb) > thr) - np.mean(np.abs(rn) > thr) if rb.size else np.nan
-    value_r2 = float(np.mean(r**2)) if r.size else float("nan")
+        boot_r2[b] = _mean_sq(rb) - _mean_sq(rn)
+        boot_frac[b] = _frac_above(rb, thr) - _frac_above(rn, thr)
+    value_r2 = _mean_sq(r)
     excess = value_r2 - float(np.nanmedian(null_r2))
     need = (
         float(max(R, math.ceil(R * 9.0 / (excess * X.shape[0]))))
@@ -393,7 +407,7 @@ def pair_claims(
             block,
             "pairs_resolved",
             "fraction of pairs with |r_ij| > null 99.9% quantile",
-            float(np.mean(np.abs(r) > thr)) if r.size else np.nan,
+            _frac_above(r, thr),
             boot_frac,
             null_frac,
             R,
@@ -588,24 +602,6 @@ def gap_claims(
     return rows
 
 
-def ranking_claim(
-    setting: str, reps: Mapping[str, Mapping], runs: np.ndarray, cs: ClaimSettings
-) -> dict | None:
-    """Row ``most_liquid_block``: margin of the smallest null-corrected entropy gap (headline metric)."""
-    blocks = [b for b in reps if np.isfinite(reps[b]["gap"])]
-    if len(blocks) < 2:
-        return None
-    R = len(run_groups(runs))
-    return ranking_row(
-        setting,
-        "most_liquid_block",
-        "margin of the smallest null-corrected entropy gap",
-        {b: (reps[b]["gap"], reps[b]["gap_boot"], reps[b]["gap_null"]) for b in blocks},
-        R,
-        cs,
-    )
-
-
 def ranking_row(
     setting: str,
     claim: str,
@@ -783,24 +779,9 @@ def tap_claim(
     significant when the interval lies above the null's interval.
     """
     k, n, n_states = _minor_fraction(model, cs.n_starts, seed)
+    what = ("multiple_tap_states", "fraction of TAP starts outside the dominant state")
     if n == 0:
-        return _row(
-            setting,
-            block,
-            "multiple_tap_states",
-            "fraction of TAP starts outside the dominant state",
-            np.nan,
-            np.nan,
-            np.nan,
-            np.nan,
-            np.nan,
-            np.nan,
-            n_runs,
-            np.array([np.nan]),
-            None,
-            "not computed",
-            np.nan,
-        )
+        return _row(setting, block, *what, np.nan, n_runs=n_runs, verdict="not computed")
     ci = sps.binomtest(k, n).proportion_ci(confidence_level=cs.level, method="exact")
     nk = nn = 0
     for j, m in enumerate(null_models):
@@ -813,24 +794,20 @@ def tap_claim(
     else:
         nv, n_hi, p = np.nan, np.nan, np.nan
     sig = np.isfinite(n_hi) and ci.low > n_hi and p <= cs.significance
-    return {
-        "setting": setting,
-        "block": block,
-        "claim": "multiple_tap_states",
-        "statistic": f"fraction of {n} converged TAP starts outside the dominant of {n_states} states",
-        "value": k / n,
-        "ci_low": float(ci.low),
-        "ci_high": float(ci.high),
-        "null_value": float(nv),
-        "null_quantile": float("nan"),
-        "p_value": p,
-        "n_runs": int(n_runs),
-        "n_boot": 0,
-        "n_null": len(null_models),
-        "ci_reliable": True,
-        "verdict": "significant" if sig else f"not resolvable with {n_runs} runs",
-        "runs_needed": float(n_runs) if sig else float("nan"),
-    }
+    return _row(
+        setting,
+        block,
+        what[0],
+        f"fraction of {n} converged TAP starts outside the dominant of {n_states} states",
+        k / n,
+        n_runs=n_runs,
+        verdict="significant" if sig else f"not resolvable with {n_runs} runs",
+        ci=(ci.low, ci.high),
+        null_value=nv,
+        p_value=p,
+        n_null=len(null_models),
+        runs_needed=float(n_runs) if sig else np.nan,
+    )
 
 
 def curve_rows(setting: str, block: str, curve: Sequence[tuple]) -> list[dict]:
