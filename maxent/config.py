@@ -98,6 +98,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from maxent.stats.settings import ClaimSettings
+
 __all__ = [
     "ConfigError",
     "PipelineConfig",
@@ -351,14 +353,8 @@ class ClusteringConfig:
         _int_at_least(self.max_samples, 2, f"{at}.max_samples")
 
 
-def _claim_settings_base() -> type:
-    from maxent.stats.claims import ClaimSettings
-
-    return ClaimSettings
-
-
 @dataclass(frozen=True)
-class ClaimsConfig(_claim_settings_base()):  # the fields of ClaimSettings, and the switches below
+class ClaimsConfig(ClaimSettings):  # the fields of ClaimSettings, and the switches below
     enabled: bool = True
     include_full: bool = False
     landscape: bool = True
@@ -381,11 +377,10 @@ class ClaimsConfig(_claim_settings_base()):  # the fields of ClaimSettings, and 
         if not self.curve or any(not (0.0 < f <= 1.0) for f in self.curve):
             raise ConfigError(f"{at}.curve must list fractions in (0, 1], got {list(self.curve)}")
 
-    def settings(self):  # -> maxent.stats.claims.ClaimSettings
-        """The :class:`maxent.stats.claims.ClaimSettings` of this section (grid of fractions sorted)."""
-        base = _claim_settings_base()
-        kw = {f.name: getattr(self, f.name) for f in dataclasses.fields(base)}
-        return base(**{**kw, "curve": tuple(sorted(set(self.curve)))})
+    def settings(self) -> ClaimSettings:
+        """The :class:`maxent.stats.settings.ClaimSettings` of this section (fractions sorted)."""
+        kw = {f.name: getattr(self, f.name) for f in dataclasses.fields(ClaimSettings)}
+        return ClaimSettings(**{**kw, "curve": tuple(sorted(set(self.curve)))})
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,20 @@ def test_geometry_exports_its_functions_lazily():
     code = "import sys, maxent.geometry; print(any(m.startswith('maxent.geometry.') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_stats_exports_its_names_lazily_and_config_stays_light():
+    import maxent.stats as stats
+
+    for name in stats.__all__:
+        assert getattr(stats, name) is getattr(
+            importlib.import_module(f"maxent.stats.{stats._WHERE[name]}"), name
+        )
+    with pytest.raises(AttributeError):
+        stats.nope  # noqa: B018
+    # the pipeline config extends ClaimSettings without importing the statistics (scipy.stats)
+    code = (
+        "import sys, maxent.config; print('maxent.stats.claims' in sys.modules, 'scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

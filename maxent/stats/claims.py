@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -59,6 +58,7 @@ from scipy import stats as sps
 
 from maxent.stats.bootstrap import basic_interval, resample_runs, run_groups, subsample_runs
 from maxent.stats.nulls import column_shuffle
+from maxent.stats.settings import ClaimSettings
 
 __all__ = [
     "CLAIM_COLUMNS",
@@ -99,33 +99,6 @@ CLAIM_COLUMNS = [
 ]
 #: columns of the sample-size curve
 CURVE_COLUMNS = ["setting", "block", "statistic", "fraction", "n_runs", "value", "null_value", "excess"]
-
-
-@dataclass(frozen=True)
-class ClaimSettings:
-    """How claims are tested (see the module docstring).
-
-    alpha, alpha_h : common L2 penalties of couplings and fields of the pseudo-likelihood fits
-    n_boot, n_null : bootstrap replicates and null shuffles of the per-block claims
-    n_boot_landscape, n_null_landscape : the same for landscape claims (each costs two sweeps)
-    n_null_tap, n_starts : null fits and TAP starts per model of the TAP claim
-    level : coverage of the intervals; significance : largest p-value called significant
-    power : power at which ``runs_needed`` is computed
-    curve : fractions of the runs of the sample-size curve
-    """
-
-    alpha: float = 3.0
-    alpha_h: float = 0.01
-    n_boot: int = 49
-    n_null: int = 49
-    n_boot_landscape: int = 19
-    n_null_landscape: int = 19
-    n_null_tap: int = 4
-    n_starts: int = 256
-    level: float = 0.95
-    significance: float = 0.05
-    power: float = 0.8
-    curve: tuple[float, ...] = (0.25, 0.5, 1.0)
 
 
 # ----------------------------------------------------------------------------- verdicts
