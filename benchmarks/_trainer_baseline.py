@@ -1,6 +1,6 @@
 """The ensemble trainer's step as of commit 9f37076 (LR-net, CPU), kept verbatim as the
 baseline of benchmarks/bench_trainer.py: the same LR-net layer, loss, minibatches, noise and
-Adam loop, self-contained so that later changes to maxent.train are measured against it.
+Adam loop, self-contained so that later changes to maxent.data.train are measured against it.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from maxent import _counter_rng as crng
-from maxent.samples import block_slices
+from maxent.data import _counter_rng as crng
+from maxent.data.samples import block_slices
 
 _INIT, _ORDER, _NOISE = 1, 2, 3
 _VAR_EPS = 1e-12
@@ -67,7 +67,7 @@ def _batch_loss(params, xb, yb, noise_keys, config):
 
 
 def train_runs(dataset, config, *, run_ids, seed=0):
-    """Baseline ``maxent.train.train_runs`` (lrnet, CPU): returns the trained parameters (R, N)."""
+    """Baseline ``maxent.data.train.train_runs`` (lrnet, CPU): returns the trained parameters (R, N)."""
     assert config.method == "lrnet"
     run_ids = np.asarray(run_ids, dtype=np.int64).reshape(-1)
     keys = crng.run_keys(seed, torch.from_numpy(run_ids))

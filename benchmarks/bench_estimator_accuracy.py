@@ -35,7 +35,7 @@ from maxent._atomic import atomic_write_text  # noqa: E402
 from maxent.fit.exact import ExactBoltzmann  # noqa: E402
 from maxent.fit.mean_field import MeanField  # noqa: E402
 from maxent.fit.pseudolikelihood import PseudoLikelihood, PseudoLikelihoodCV  # noqa: E402
-from maxent.ising import IsingModel  # noqa: E402
+from maxent.model.ising import IsingModel  # noqa: E402
 
 
 def rmse_upper(A: np.ndarray, B: np.ndarray) -> float:

@@ -41,9 +41,9 @@ from bench_landscape import trained_samples  # noqa: E402
 
 from maxent._atomic import atomic_write_text  # noqa: E402
 from maxent._threads import limit_threads  # noqa: E402
+from maxent.data.moments import Moments  # noqa: E402
 from maxent.fit import BetheBoltzmann, MCMCBoltzmann  # noqa: E402
-from maxent.mcmc import sample_chains  # noqa: E402
-from maxent.moments import Moments  # noqa: E402
+from maxent.model.sampling import sample_chains  # noqa: E402
 
 
 def w1_moments() -> Moments:

@@ -59,7 +59,7 @@ RESULTS = HERE / "results"
 
 sys.path.insert(0, str(ROOT))
 from maxent._atomic import atomic_write_text  # noqa: E402
-from maxent.ising import IsingModel  # noqa: E402
+from maxent.model.ising import IsingModel  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------- problems

@@ -22,7 +22,7 @@ Models (``--models``, all by default):
   N(0, 0.3^2): weakly coupled, BP converges in a few sweeps everywhere. Reference: a local
   energy minimum reached by a zero-temperature quench from a random start.
 * ``pl0.1``, ``pl0.01``: pseudo-likelihood fits (alpha = 0.1, 0.01; alpha_h = 0.01) of the full
-  675-spin 20-15-15-10 network to 1024 weight samples of the trainer (``maxent.train.sample_weights``
+  675-spin 20-15-15-10 network to 1024 weight samples of the trainer (``maxent.data.train.sample_weights``
   on the embedded digits, LR-net, 200 epochs, 256 runs x 4 draws, seed 1; mean test accuracy
   ~0.78): strongly coupled models of the kind real samples give (rms J 0.042 / 0.069, max |J|
   0.27 / 0.44, ~12 / ~97 couplings |J| > 0.1 per spin; BP from zero messages needs 100 / 320
@@ -53,9 +53,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from maxent._atomic import atomic_write_text  # noqa: E402
-from maxent.bp import run_bp  # noqa: E402
 from maxent.geometry.landscape import choose_references, default_grid, entropy_landscape  # noqa: E402
-from maxent.ising import IsingModel  # noqa: E402
+from maxent.model.bp import run_bp  # noqa: E402
+from maxent.model.ising import IsingModel  # noqa: E402
 
 
 def plain_bp(h: np.ndarray, J: np.ndarray, u: np.ndarray, tol: float, max_iter: int = 1000):
@@ -139,8 +139,8 @@ def trained_samples() -> np.ndarray:
         return np.load(path, allow_pickle=False)
     import torch
 
-    from maxent import datasets
-    from maxent.train import TrainConfig, sample_weights
+    from maxent.data import datasets
+    from maxent.data.train import TrainConfig, sample_weights
 
     torch.set_num_threads(1)
     ws = sample_weights(

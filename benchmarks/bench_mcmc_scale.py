@@ -57,7 +57,7 @@ def data_path(cache: Path, cfg: dict) -> Path:
 
 
 def make_data(cache: Path, cfg: dict) -> None:
-    from maxent.ising import IsingModel
+    from maxent.model.ising import IsingModel
 
     path = data_path(cache, cfg)
     if path.exists():
@@ -97,7 +97,7 @@ def child(cache: Path, name: str, threads: int | None) -> dict:
     import torch
 
     from maxent import IsingModel, Moments
-    from maxent.fit.mcmc import MCMCBoltzmann, initial_parameters
+    from maxent.fit.boltzmann_mcmc import MCMCBoltzmann, initial_parameters
 
     cfg = CONFIGS[name]
     d = np.load(data_path(cache, cfg))

@@ -55,7 +55,7 @@ def data_path(cache: Path, n: int, M: int) -> Path:
 
 
 def make_data(cache: Path, n: int, M: int) -> None:
-    from maxent.ising import IsingModel
+    from maxent.model.ising import IsingModel
 
     path = data_path(cache, n, M)
     if path.exists():

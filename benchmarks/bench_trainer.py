@@ -4,7 +4,7 @@ Workload: R = 1, 8, 64, 256 runs of the deep 20-15-15-10 LR-net on digits (1437 
 200, ``--epochs`` epochs = 8 steps each). Variants, each timed in its own fresh subprocess (so
 one variant's allocator state cannot help or hurt another's):
 
-* **new batched**: ``maxent.train.train_runs(run_ids=range(R))``;
+* **new batched**: ``maxent.data.train.train_runs(run_ids=range(R))``;
 * **old batched**: the trainer step before the heap fix, kept verbatim in
   ``benchmarks/_trainer_baseline.py`` (same layer, loss, noise, minibatches and Adam);
 * **old loop** / **new loop**: ``for r in range(R): train_runs(run_ids=[r])`` (R <= 64; what a
@@ -42,9 +42,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from maxent import datasets  # noqa: E402
 from maxent._atomic import atomic_write_text  # noqa: E402
-from maxent.train import TrainConfig, train_runs  # noqa: E402
+from maxent.data import datasets  # noqa: E402
+from maxent.data.train import TrainConfig, train_runs  # noqa: E402
 
 
 def _clock() -> tuple[float, float]:

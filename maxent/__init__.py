@@ -1,13 +1,21 @@
 """maxent: maximum-entropy (pairwise Ising) models of the weight space of binary-synapse networks.
 
-Data enters as weight samples (:mod:`maxent.train` -> :class:`WeightSamples`), is summarized by
-moments (:class:`Moments`) and fitted by inverse-Ising estimators (:mod:`maxent.fit`) into an
-:class:`IsingModel`, whose geometry is read by :mod:`maxent.bp` and :mod:`maxent.geometry`.
+The folders follow the data:
+
+- :mod:`maxent.data`: where data enters (datasets, networks, the trainer, :class:`WeightSamples`,
+  :class:`Moments`);
+- :mod:`maxent.model`: the :class:`IsingModel` and its engines (enumeration, MCMC, BP, TAP);
+- :mod:`maxent.fit`: inverse-Ising estimators (samples or moments -> model);
+- :mod:`maxent.geometry`: what a fitted model says (landscapes, clustering, liquidity);
+- :mod:`maxent.stats`: whether the data back a conclusion (run bootstrap, nulls, claims);
+- :mod:`maxent.pipeline`: config -> stages -> results -> tables, figures, report;
+- :mod:`maxent.companion`: the companion analyses; :mod:`maxent.formats` and :mod:`maxent.plots`:
+  where results leave.
 """
 
-from maxent.ising import IsingModel
-from maxent.moments import Moments
-from maxent.samples import WeightSamples
+from maxent.data.moments import Moments
+from maxent.data.samples import WeightSamples
+from maxent.model.ising import IsingModel
 
 __version__ = "0.1.0"
 
@@ -16,22 +24,7 @@ __all__ = ["IsingModel", "Moments", "WeightSamples", "__version__"]
 #: subpackages and modules reachable as attributes (``maxent.fit.PseudoLikelihood``), imported on
 #: first use (scipy style): ``import maxent`` stays light
 SUBMODULES = frozenset(
-    {
-        "bp",
-        "config",
-        "datasets",
-        "fit",
-        "geometry",
-        "ising",
-        "mcmc",
-        "moments",
-        "nets",
-        "pipeline",
-        "plots",
-        "samples",
-        "stats",
-        "train",
-    }
+    {"companion", "data", "fit", "formats", "geometry", "model", "pipeline", "plots", "stats"}
 )
 
 

@@ -49,8 +49,8 @@ import numpy as np
 import pandas as pd
 
 from maxent._atomic import _json_default, atomic_write_text
-from maxent.ising import IsingModel
-from maxent.samples import WeightSamples
+from maxent.data.samples import WeightSamples
+from maxent.model.ising import IsingModel
 
 __all__ = ["Cache", "CacheFolderError", "OutputManifest", "sha256_file"]
 

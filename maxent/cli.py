@@ -192,9 +192,9 @@ def sample(
     """
     import torch
 
-    from maxent import datasets
     from maxent._atomic import CorruptFileError
-    from maxent.train import TrainConfig, sample_weights
+    from maxent.data import datasets
+    from maxent.data.train import TrainConfig, sample_weights
 
     w = _parse_widths(widths)
     _check_output_file(out)  # before hours of training, not after

@@ -2,7 +2,7 @@
 
 They are registered on the group in :mod:`maxent.cli`. Each works on files written by the
 others (or by hand): weight samples (.npz from ``maxent sample`` / ``WeightSamples.save``, or
-any .npz/.npy holding a 2-D array of ±1), model files (:mod:`maxent.io` formats) and pipeline
+any .npz/.npy holding a 2-D array of ±1), model files (:mod:`maxent.formats` formats) and pipeline
 configs (YAML).
 
 Exit codes (for scripts): 0 success; 1 a failure while running (details in the message, and
@@ -277,9 +277,9 @@ def fit(
     """
     import pandas as pd
 
-    from maxent import io as mio
+    from maxent import formats as mio
     from maxent._atomic import atomic_write_text
-    from maxent.io import load_spins
+    from maxent.formats import load_spins
     from maxent.pipeline import check_estimator, make_estimator
 
     kw = _parse_params(params)
@@ -404,12 +404,12 @@ def landscape(
           -s results/samples/shallow-under.npz -r low -o land.csv
       maxent landscape model.json --reference-file ref.npy -o land.csv --figure land.png
     """
-    from maxent import io as mio
+    from maxent import formats as mio
     from maxent._atomic import atomic_write_text
     from maxent._validation import check_spin_vector
     from maxent.config import GridConfig
+    from maxent.formats import load_spins
     from maxent.geometry.landscape import choose_references, entropy_landscape, find_transitions
-    from maxent.io import load_spins
 
     m, meta = mio.load_model(model, return_meta=True)
     grid = GridConfig(x_start, x_stop, x_step)
@@ -497,13 +497,13 @@ def landscape(
 def export(model: Path, dest: Path, fmt: str | None, force: bool) -> None:
     """Convert a model file MODEL to DEST in another format (npz, json, csv edge list, txt matrices).
 
-    Metadata (convention, provenance) is carried over. Formats are described in `maxent.io`.
+    Metadata (convention, provenance) is carried over. Formats are described in `maxent.formats`.
 
     \b
     Example:
       maxent export results/models/deep-under/W2.npz W2.csv
     """
-    from maxent import io as mio
+    from maxent import formats as mio
 
     _check_destination(dest, fmt, force)
     m, meta = mio.load_model(model, return_meta=True)
@@ -515,7 +515,7 @@ def export(model: Path, dest: Path, fmt: str | None, force: bool) -> None:
 def _check_destination(dest: Path, fmt: str | None, force: bool) -> None:
     """Refuse a DEST that exists (unless ``force``), is a symlink or folder, or whose suffix
     names another format than ``--format``."""
-    from maxent import io as mio
+    from maxent import formats as mio
 
     suffix_fmt = next((f for f, suf in mio.FORMATS.items() if dest.suffix.lower() == suf), None)
     if fmt is not None and suffix_fmt is not None and suffix_fmt != fmt:
@@ -530,7 +530,7 @@ def _check_destination(dest: Path, fmt: str | None, force: bool) -> None:
 
 # ================================================================================ info
 def _info_samples(path: Path) -> dict[str, Any]:
-    from maxent.samples import WeightSamples
+    from maxent.data.samples import WeightSamples
 
     smp = WeightSamples.load(path)
     acc = smp.accuracy
@@ -611,7 +611,7 @@ def info(path: Path, as_json: bool) -> None:
       maxent info results/samples/deep-under.npz
       maxent info pipelines/default.yaml --json
     """
-    from maxent import io as mio
+    from maxent import formats as mio
     from maxent._atomic import load_npz
 
     if not path.exists():

@@ -20,7 +20,7 @@ Schema (defaults in brackets)::
       scaling: global | component | none   PCA input scaling; none keeps the raw PCA
                                     variances (the reference study)         [global]
       n_test, n_classes: int | null; teacher_hidden: [int]   (teacher only)
-    trainer:                        maxent.train.TrainConfig fields but widths, shared by all
+    trainer:                        maxent.data.train.TrainConfig fields but widths, shared by all
       method, epochs, lr, batch_size, weight_decay, activation, slope, init_std, ...
     settings:                       list, at least one
       - name: str                   [A-Za-z0-9_.-]+, unique; used in file names
@@ -127,15 +127,15 @@ ESTIMATORS: dict[str, str] = {
     "pseudolikelihood": "maxent.fit.pseudolikelihood:PseudoLikelihood",
     "pseudolikelihood_cv": "maxent.fit.pseudolikelihood:PseudoLikelihoodCV",
     "bethe": "maxent.fit.bethe:BetheBoltzmann",
-    "mcmc": "maxent.fit.mcmc:MCMCBoltzmann",
+    "mcmc": "maxent.fit.boltzmann_mcmc:MCMCBoltzmann",
 }
 REFERENCES = ("low", "medium", "high")
 EXPORT_FORMATS = ("npz", "json", "csv", "txt")
 
 
 def trainer_keys() -> list[str]:
-    """Keys allowed in a ``trainer`` section: the fields of :class:`maxent.train.TrainConfig` but widths."""
-    from maxent.train import TrainConfig
+    """Keys allowed in a ``trainer`` section: the fields of ``TrainConfig`` but widths."""
+    from maxent.data.train import TrainConfig
 
     return [f.name for f in dataclasses.fields(TrainConfig) if f.name != "widths"]
 
@@ -160,7 +160,7 @@ class DatasetConfig:
     scaling: str = "global"
 
     def _check(self, at: str) -> None:
-        from maxent.datasets import DATASETS, SCALINGS
+        from maxent.data.datasets import DATASETS, SCALINGS
 
         _choice(self.name, DATASETS, f"{at}.name")
         _choice(self.scaling, SCALINGS, f"{at}.scaling")
@@ -171,7 +171,7 @@ class DatasetConfig:
             raise ConfigError(f"{at}: n_test, n_classes and teacher_hidden apply to the 'teacher' data only")
 
     def load_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`maxent.datasets.load` (without n_train)."""
+        """Keyword arguments of :func:`maxent.data.datasets.load` (without n_train)."""
         kw: dict[str, Any] = {"n_components": self.n_components, "seed": self.seed, "path": self.path}
         if self.name == "teacher":
             kw.update(n_test=self.n_test, n_classes=self.n_classes, teacher_hidden=self.teacher_hidden)
@@ -463,9 +463,9 @@ class PipelineConfig:
             )
 
     # ------------------------------------------------------------------ helpers
-    def train_config(self, setting: SettingConfig):  # -> maxent.train.TrainConfig
-        """The :class:`maxent.train.TrainConfig` of a setting (shared trainer + its overrides)."""
-        from maxent.train import TrainConfig
+    def train_config(self, setting: SettingConfig):  # -> maxent.data.train.TrainConfig
+        """The :class:`maxent.data.train.TrainConfig` of a setting (shared trainer + its overrides)."""
+        from maxent.data.train import TrainConfig
 
         return TrainConfig.from_dict({**self.trainer, **setting.trainer, "widths": list(setting.widths)})
 

@@ -2,7 +2,7 @@
 
 Stages, in order (each one a set of independent *tasks*)::
 
-    samples     train n_runs networks per setting, collect their ±1 weights   (maxent.train)
+    samples     train n_runs networks per setting, collect their ±1 weights   (maxent.data.train)
     fit         one inverse-Ising fit per (setting, block), blocks W1..WL and "full"  (maxent.fit)
     quality     held-out checks of every fit                                  (maxent.fit.quality)
     references  low / medium / high model-energy reference configurations     (geometry.landscape)
@@ -75,8 +75,8 @@ from maxent.config import (
     load_config,
     stable_hash,
 )
-from maxent.ising import IsingModel
-from maxent.samples import WeightSamples
+from maxent.data.samples import WeightSamples
+from maxent.model.ising import IsingModel
 
 __all__ = [
     "run_pipeline",
@@ -166,7 +166,7 @@ def task_seed(*parts: object) -> int:
 #: exactly its entries (downstream stages follow through the upstream keys). The fit stage adds
 #: the module of the estimator a block uses.
 STAGE_CODE: dict[str, tuple[str, ...]] = {
-    "samples": ("maxent.train", "maxent.datasets"),
+    "samples": ("maxent.data.train", "maxent.data.datasets"),
     "fit": (),
     "quality": ("maxent.fit.quality",),
     "references": ("maxent.geometry.landscape",),
@@ -180,8 +180,8 @@ STAGE_CODE: dict[str, tuple[str, ...]] = {
     "figure": ("maxent.plots", "maxent.report", "maxent.fit.quality"),
     "report": ("maxent.report",),
     "card": ("maxent.data_cards",),
-    "export": ("maxent.io",),
-    "export-samples": ("maxent.samples",),
+    "export": ("maxent.formats",),
+    "export-samples": ("maxent.data.samples",),
     "table": (),
 }
 _PKG_DIR = Path(__file__).resolve().parent
@@ -361,12 +361,12 @@ def _task_samples(
     null: str = "none",
     min_accuracy: float | None = None,
 ) -> dict[str, Any]:
-    from maxent import datasets
     from maxent._atomic import CorruptFileError, load_npz
-    from maxent.train import TrainConfig, sample_weights
+    from maxent.data import datasets
+    from maxent.data.train import TrainConfig, sample_weights
 
     if samples_file is not None:
-        from maxent.samples import load_spins_file
+        from maxent.data.samples import load_spins_file
 
         samples = load_spins_file(samples_file, widths)
         samples.meta["setting"] = {**setting_meta, "n_train": None, "samples_file": samples_file}
@@ -498,7 +498,7 @@ def _task_landscape(
 
 
 def _task_tap(model: IsingModel, n_starts: int, seed: int) -> dict[str, Any]:
-    from maxent.geometry.clustering import tap_states
+    from maxent.model.tap import tap_states
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unconverged starts are flagged in the table
@@ -1475,7 +1475,7 @@ class _Runner:
         self.outputs.save()
 
     def stage_exports(self) -> None:
-        from maxent import io as mio
+        from maxent import formats as mio
 
         for (sname, b), model in self.models.items():
             info = self.fit_info[(sname, b)]
@@ -1557,7 +1557,7 @@ def plan_config(cfg: PipelineConfig) -> None:
     check_estimators(cfg)
     for k, s in enumerate(cfg.settings):
         if s.samples is not None:
-            from maxent.samples import load_spins_file
+            from maxent.data.samples import load_spins_file
 
             try:
                 smp = load_spins_file(s.samples, s.widths)
@@ -1565,7 +1565,7 @@ def plan_config(cfg: PipelineConfig) -> None:
                 raise ConfigError(f"settings[{k}].samples: {exc}") from None
             if len(np.unique(smp.run)) < 4:
                 raise ConfigError(f"settings[{k}].samples: {s.samples} holds fewer than 4 runs")
-    from maxent import datasets
+    from maxent.data import datasets
 
     try:
         ds = datasets.load(cfg.dataset.name, **cfg.dataset.load_kwargs())

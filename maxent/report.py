@@ -435,7 +435,7 @@ def render_report(run: _Runner) -> str:
     add("## Files\n")
     add(
         "- `tables/`: " + ", ".join(f"`{k}.csv`" for k in sorted(T)) + "\n"
-        "- `models/<setting>/<block>.<fmt>`: fitted couplings (`maxent.io.load_model`), formats "
+        "- `models/<setting>/<block>.<fmt>`: fitted couplings (`maxent.formats.load_model`), formats "
         + ", ".join(cfg.outputs.export_formats)
         + "\n"
         "- `samples/<setting>.npz`: the weight samples (`maxent.WeightSamples.load`)\n"

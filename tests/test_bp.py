@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from maxent.bp import BPConvergenceWarning, DenseBP, run_bp
-from maxent.ising import IsingModel
+from maxent.model.bp import BPConvergenceWarning, DenseBP, run_bp
+from maxent.model.ising import IsingModel
 
 
 def random_tree(n: int, rng: np.random.Generator, j_std: float = 0.8) -> np.ndarray:

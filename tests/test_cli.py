@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from maxent import IsingModel, WeightSamples
 from maxent.cli import main
-from maxent.io import load_model
+from maxent.formats import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ from maxent.geometry.clustering import (
     tap_free_energy,
     tap_states,
 )
-from maxent.ising import IsingModel
+from maxent.model.ising import IsingModel
 
 
 def _sb(m):

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maxent import datasets
 from maxent._atomic import CorruptFileError
-from maxent.datasets import IDX_FILES, Dataset, read_idx
+from maxent.data import datasets
+from maxent.data.datasets import IDX_FILES, Dataset, read_idx
 
 _IDX_CODES = {
     np.uint8: 0x08,

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from maxent.bp import BPConvergenceWarning, run_bp, single_thread_blas
+from maxent.data.moments import Moments
 from maxent.fit._base import ConvergenceWarning
 from maxent.fit.bethe import BetheBoltzmann, bethe_boltzmann, bethe_inverse
-from maxent.ising import IsingModel
-from maxent.moments import Moments
+from maxent.model.bp import BPConvergenceWarning, run_bp, single_thread_blas
+from maxent.model.ising import IsingModel
 
 N = 20
 IU = np.triu_indices(N, 1)

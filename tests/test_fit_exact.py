@@ -14,8 +14,8 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from maxent import IsingModel, Moments
-from maxent.fit.exact import ExactBoltzmann, ExactMoments, exact_boltzmann
-from maxent.ising import enumerate_states
+from maxent.fit.exact import ExactBoltzmann, exact_boltzmann
+from maxent.model.enumerate import ExactMoments, enumerate_states
 
 
 def features(n: int) -> np.ndarray:

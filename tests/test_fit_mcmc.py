@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from maxent import IsingModel, Moments
 from maxent._threads import limit_threads
-from maxent.fit.mcmc import MCMCBoltzmann, initial_parameters, mcmc_boltzmann
+from maxent.fit.boltzmann_mcmc import MCMCBoltzmann, initial_parameters, mcmc_boltzmann
 
 HISTORY_COLUMNS = {
     "n_sweeps",

@@ -94,7 +94,7 @@ def test_sk20_rmse_bounds(sk20, beta, bound_nmf, bound_tap):
 
 
 def test_n100_gibbs_samples_rmse():
-    pytest.importorskip("maxent.mcmc")
+    pytest.importorskip("maxent.model.sampling")
     truth = IsingModel.random_sk(100, beta=0.5, h_std=0.1, random_state=7)
     with limit_threads(1):
         X = truth.sample(10_000, method="gibbs", n_chains=1000, burn=100, thin=1, random_state=0)

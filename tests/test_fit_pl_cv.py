@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from maxent.fit.pseudolikelihood import PseudoLikelihoodCV, _group_folds
-from maxent.ising import IsingModel
+from maxent.model.ising import IsingModel
 
 
 def _samples(n=12, M=300, beta=0.8, seed=0):

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from maxent import IsingModel
-from maxent.io import FORMATS, CorruptFileError, describe, export, infer_format, load_model
-from maxent.ising import CONVENTION
+from maxent.formats import FORMATS, CorruptFileError, describe, export, infer_format, load_model
+from maxent.model.ising import CONVENTION
 
 
 def _model(n: int = 7, seed: int = 0, sparse: bool = False) -> IsingModel:

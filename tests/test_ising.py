@@ -1,7 +1,7 @@
 """IsingModel (exact parts): energy, log Z, moments, exact sampling, I/O and validation.
 
 Oracles: an independent brute-force enumeration written here with itertools and explicit
-double loops over pairs (no code shared with maxent.ising), and closed forms.
+double loops over pairs (no code shared with maxent.model.ising), and closed forms.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 
 from maxent import IsingModel
 from maxent._atomic import CorruptFileError
-from maxent.ising import MAX_EXACT_SPINS, check_exact_size, enumerate_states
+from maxent.model.enumerate import MAX_EXACT_SPINS, check_exact_size, enumerate_states
 
 
 def brute_force(h: np.ndarray, J: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:

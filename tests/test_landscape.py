@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maxent.bp import BPConvergenceWarning
 from maxent.geometry.landscape import (
     COLUMNS,
     choose_references,
@@ -21,7 +20,8 @@ from maxent.geometry.landscape import (
     find_transitions,
     independent_bound,
 )
-from maxent.ising import IsingModel
+from maxent.model.bp import BPConvergenceWarning
+from maxent.model.ising import IsingModel
 
 
 def brute_force_landscape(h, J, ref, xs, beta):

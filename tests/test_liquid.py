@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from maxent.data.moments import Moments
+from maxent.data.samples import WeightSamples
 from maxent.geometry.landscape import entropy_landscape
 from maxent.geometry.liquid import COLUMNS, landscape_area, liquidity
-from maxent.ising import IsingModel
-from maxent.moments import Moments
-from maxent.samples import WeightSamples
+from maxent.model.ising import IsingModel
 
 X_GRID = np.linspace(-3.0, 3.0, 25)  # coarse tilt grid: fast, enough for the oracles below
 

@@ -1,4 +1,4 @@
-"""MCMC samplers (maxent.mcmc) against exact enumeration; exactness, reproducibility, bad input."""
+"""MCMC samplers (maxent.model.sampling) against exact enumeration; exactness, reproducibility, bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 
 from maxent import IsingModel
 from maxent._threads import limit_threads
-from maxent.mcmc import PersistentChains, sample_chains
+from maxent.model.sampling import PersistentChains, sample_chains
 
 
 @pytest.fixture(autouse=True, scope="module")

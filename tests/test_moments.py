@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from maxent import IsingModel, Moments
-from maxent.moments import three_point
+from maxent.data.moments import three_point
 
 
 def test_from_samples_matches_loops():

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maxent.ising import IsingModel
+from maxent.model.ising import IsingModel
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / "benchmarks" / "peers"

@@ -16,7 +16,7 @@ import yaml
 
 from maxent import WeightSamples
 from maxent.config import ConfigError, config_hash, load_config, parse_config
-from maxent.io import load_model
+from maxent.formats import load_model
 from maxent.pipeline import OutputFolderError, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -483,7 +483,7 @@ def test_config_hash_ignores_description_and_defaults():
 def test_cache_keys_follow_the_code_a_stage_runs():
     from maxent.pipeline import STAGE_CODE, code_closure, code_fingerprint
 
-    io_files = {p.name for p in code_closure(("maxent.io",))}
+    io_files = {p.name for p in code_closure(("maxent.formats",))}
     assert {"io.py", "ising.py", "_atomic.py"} <= io_files and "plots.py" not in io_files
     land = {p.as_posix().split("maxent/")[-1] for p in code_closure(STAGE_CODE["landscape"])}
     assert {"geometry/landscape.py", "bp.py"} <= land and "train.py" not in land
@@ -553,7 +553,7 @@ def test_existing_samples_and_their_shuffled_null(baseline, tmp_path):
     }
     out = tmp_path / "out"
     _run(_write(tmp_path, cfg), out)
-    from maxent.samples import WeightSamples
+    from maxent.data.samples import WeightSamples
 
     orig = WeightSamples.load(src)
     mine = WeightSamples.load(out / "samples" / "mine.npz")

@@ -22,7 +22,7 @@ from maxent.geometry.clustering import (  # noqa: E402
 )
 from maxent.geometry.landscape import entropy_landscape  # noqa: E402
 from maxent.geometry.liquid import liquidity  # noqa: E402
-from maxent.ising import IsingModel  # noqa: E402
+from maxent.model.ising import IsingModel  # noqa: E402
 
 X_GRID = np.linspace(-2.0, 2.0, 17)
 

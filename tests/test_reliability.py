@@ -29,7 +29,7 @@ from maxent.cli import main
 from maxent.config import ConfigError
 from maxent.fit import ExactBoltzmann, PseudoLikelihood
 from maxent.fit._base import NonIdentifiableWarning
-from maxent.io import load_model
+from maxent.formats import load_model
 from maxent.pipeline import OutputFolderError, PipelineError, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,12 +292,12 @@ def test_full_support_data_is_not_flagged():
 # ================================================================ 6. sample --out
 @pytest.mark.parametrize("where", ["parent_is_a_file", "is_a_folder"])
 def test_sample_checks_its_output_before_training(tmp_path, monkeypatch, where):
-    import maxent.train
+    import maxent.data.train
 
     def no_training(*a, **k):
         raise AssertionError("trained although the output cannot be written")
 
-    monkeypatch.setattr(maxent.train, "sample_weights", no_training)
+    monkeypatch.setattr(maxent.data.train, "sample_weights", no_training)
     (tmp_path / "f.txt").write_text("x")
     out = tmp_path / "f.txt" / "s.npz" if where == "parent_is_a_file" else tmp_path
     r = _invoke("sample", "-w", "8,10", "--runs", "2", "--epochs", "1", "-q", "--out", out)
@@ -360,7 +360,7 @@ def test_landscape_labels_jumps_between_unconverged_points(tmp_path, monkeypatch
 
     model = IsingModel(np.zeros(3), np.zeros((3, 3)))
     model_path = tmp_path / "m.npz"
-    from maxent.io import export
+    from maxent.formats import export
 
     export(model, model_path)
     x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
@@ -391,7 +391,7 @@ def test_landscape_labels_jumps_between_unconverged_points(tmp_path, monkeypatch
 # ================================================================ smaller items
 def test_export_refuses_to_overwrite_or_follow_links(tmp_path):
     m = tmp_path / "m.npz"
-    from maxent.io import export
+    from maxent.formats import export
 
     export(IsingModel(np.zeros(2), np.zeros((2, 2))), m)
     dest = tmp_path / "d.json"
@@ -478,8 +478,8 @@ def test_one_point_grid_writes_a_full_transitions_table(tmp_path):
 
 
 def test_corrupted_sample_checkpoint_is_retrained(tmp_path):
+    from maxent.data.train import TrainConfig, _chunk_path
     from maxent.pipeline import _task_samples
-    from maxent.train import TrainConfig, _chunk_path
 
     ckpt = tmp_path / "ckpt"
     args = dict(
@@ -585,7 +585,7 @@ def test_exponent_notation_in_a_yaml_config_is_a_number(tmp_path):
 
 
 def test_sample_keeps_the_samples_when_the_output_fails_after_training(tmp_path, monkeypatch):
-    from maxent.samples import WeightSamples
+    from maxent.data.samples import WeightSamples
 
     real = WeightSamples.save
     out = tmp_path / "s.npz"

@@ -26,7 +26,7 @@ from test_reliability import MICRO  # the tests folder is on sys.path under pyte
 
 from maxent import IsingModel
 from maxent.cli import main
-from maxent.io import export
+from maxent.formats import export
 
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maxent._atomic import CorruptFileError
-from maxent.samples import WeightSamples, block_slices
+from maxent.data.samples import WeightSamples, block_slices
 
 DEEP = (20, 15, 15, 10)
 

@@ -16,13 +16,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maxent import _counter_rng as crng
-from maxent import datasets, train
 from maxent.config import ConfigError, parse_config
+from maxent.data import _counter_rng as crng
+from maxent.data import datasets, train
+from maxent.data.samples import WeightSamples, effective_sample_count
+from maxent.data.train import TrainConfig, sample_weights, train_runs
 from maxent.data_cards import render_card
 from maxent.pipeline import _Runner, _task_samples
-from maxent.samples import WeightSamples, effective_sample_count
-from maxent.train import TrainConfig, sample_weights, train_runs
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maxent.ising import IsingModel
+from maxent.model.ising import IsingModel
 from maxent.stats import claims as C
 from maxent.stats.bootstrap import (
     basic_interval,

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from maxent import _counter_rng as crng
-from maxent import datasets, train
 from maxent.cli import main
-from maxent.nets import (
+from maxent.data import _counter_rng as crng
+from maxent.data import datasets, train
+from maxent.data.nets import (
     binary_accuracy,
     forward,
     gauge_fix,
@@ -27,8 +27,8 @@ from maxent.nets import (
     spins_to_weights,
     weights_to_spins,
 )
-from maxent.samples import WeightSamples
-from maxent.train import TrainConfig, draw_binary, sample_weights, train_runs
+from maxent.data.samples import WeightSamples
+from maxent.data.train import TrainConfig, draw_binary, sample_weights, train_runs
 
 
 @pytest.fixture(autouse=True, scope="module")

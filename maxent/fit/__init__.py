@@ -21,8 +21,8 @@ MeanField           mean_field_inverse     naive mean-field / TAP closed-form in
 from maxent.fit._base import ConvergenceWarning, FitResult, IsingEstimator
 from maxent.fit.bethe import BetheBoltzmann, bethe_boltzmann, bethe_inverse
 from maxent.fit.blocks import fit_blocks
+from maxent.fit.boltzmann_mcmc import MCMCBoltzmann, mcmc_boltzmann
 from maxent.fit.exact import ExactBoltzmann, exact_boltzmann
-from maxent.fit.mcmc import MCMCBoltzmann, mcmc_boltzmann
 from maxent.fit.mean_field import MeanField, mean_field_inverse
 from maxent.fit.pseudolikelihood import PseudoLikelihood, PseudoLikelihoodCV, pseudolikelihood
 

@@ -5,7 +5,7 @@ Every estimator:
 * takes its hyperparameters in ``__init__`` (stored unchanged, so ``get_params``/``set_params``
   and ``sklearn.base.clone`` work) and a ``random_state`` where it is stochastic;
 * ``fit(X)`` accepts ±1 samples (M, N) or, where the method allows (``supports_moments``), a
-  :class:`maxent.moments.Moments`; it returns ``self``;
+  :class:`maxent.data.moments.Moments`; it returns ``self``;
 * sets ``h_`` (N,), ``J_`` (N, N), ``model_`` (:class:`maxent.IsingModel`), ``n_iter_``,
   ``converged_`` and ``history_`` (a DataFrame, one row per iteration, with at least the
   columns ``iteration``, ``err_m``, ``err_C``: max abs moment errors where the method tracks
@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
 from maxent._validation import check_spins, constant_columns, format_indices
+from maxent.data.moments import Moments
 from maxent.fit._identifiability import (
     applies_to,
     check_identifiability,
@@ -40,8 +41,8 @@ from maxent.fit._identifiability import (
     is_pseudolikelihood,
 )
 from maxent.fit._likelihood import mean_log_likelihood, mean_pseudo_log_likelihood
-from maxent.ising import MAX_EXACT_SPINS, IsingModel
-from maxent.moments import Moments
+from maxent.model.enumerate import MAX_EXACT_SPINS
+from maxent.model.ising import IsingModel
 
 __all__ = ["IsingEstimator", "FitResult", "ConvergenceWarning", "NonIdentifiableWarning"]
 

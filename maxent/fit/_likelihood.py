@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from maxent._validation import check_spins
-from maxent.ising import IsingModel
+from maxent.model.ising import IsingModel
 
 __all__ = ["mean_log_likelihood", "mean_pseudo_log_likelihood"]
 

@@ -1,7 +1,7 @@
 r"""Boltzmann learning with Bethe (belief-propagation) model moments — the reference study's fit.
 
 Objective. The Bethe approximation replaces log Z by log Z_Bethe(h, J) = -F_Bethe at the BP
-fixed point (:mod:`maxent.bp`). Because F_Bethe is stationary in the beliefs at a fixed
+fixed point (:mod:`maxent.model.bp`). Because F_Bethe is stationary in the beliefs at a fixed
 point, its derivatives are the Bethe moments,
 
     d log Z_Bethe / d h_i = m_i^Bethe,        d log Z_Bethe / d J_ij = C_ij^Bethe,
@@ -88,9 +88,9 @@ import warnings
 import numpy as np
 
 from maxent._validation import check_nonnegative, check_positive
-from maxent.bp import BPConvergenceWarning, DenseBP, run_bp, single_thread_blas
+from maxent.data.moments import Moments
 from maxent.fit._base import ConvergenceWarning, FitResult, IsingEstimator
-from maxent.moments import Moments
+from maxent.model.bp import BPConvergenceWarning, DenseBP, run_bp, single_thread_blas
 
 __all__ = ["BetheBoltzmann", "bethe_boltzmann", "bethe_inverse"]
 
@@ -434,7 +434,7 @@ class BetheBoltzmann(IsingEstimator):
         warning.
     messages_ : ndarray (N, N) or None
         BP messages u of the fixed point the returned parameters were learned at (pass to
-        :func:`maxent.bp.run_bp` as ``messages=``).
+        :func:`maxent.model.bp.run_bp` as ``messages=``).
     cold_start_err_m_ : float
         max |m - m^B| of BP started from zero messages at the returned parameters (NaN if it
         does not converge). When it exceeds the learned fixed point's error by > 0.05, the

@@ -16,8 +16,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
+from maxent.data.samples import WeightSamples
 from maxent.fit._base import IsingEstimator
-from maxent.samples import WeightSamples
 
 __all__ = ["fit_blocks", "BlockFitError"]
 

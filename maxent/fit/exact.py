@@ -34,98 +34,14 @@ import scipy.optimize
 from threadpoolctl import threadpool_limits
 
 from maxent._validation import check_nonnegative, check_positive
+from maxent.data.moments import Moments
 from maxent.fit._base import FitResult, IsingEstimator
 from maxent.fit.mean_field import mean_field_start
-from maxent.ising import MAX_EXACT_SPINS, check_exact_size, enumerate_states
-from maxent.moments import Moments
+from maxent.model.enumerate import ExactMoments
 
-__all__ = ["exact_boltzmann", "ExactBoltzmann", "ExactMoments"]
+__all__ = ["exact_boltzmann", "ExactBoltzmann"]
 
-_CHUNK = 1 << 16
 _MAX_NEWTON = 20
-
-
-class ExactMoments:
-    """Exact log Z, m and C of pairwise models on N spins, reusing one enumeration of the states.
-
-    Parameters
-    ----------
-    n_spins : int
-        N; the 2^(N-1) states with s_0 = +1 are stored as float64 (2^(N-1), N).
-    max_spins : int
-        Refuse larger N (ValueError).
-    """
-
-    def __init__(self, n_spins: int, max_spins: int = 20) -> None:
-        limit = min(int(max_spins), MAX_EXACT_SPINS)
-        check_exact_size(n_spins, "exact Boltzmann learning", limit=limit)
-        self.n_spins = n = int(n_spins)
-        if n == 1:
-            self.S = np.ones((1, 1))
-        else:
-            # states of spins 1..N-1 (all 2^(N-1)), spin 0 fixed to +1
-            rest = np.concatenate(list(enumerate_states(n - 1)), axis=0)
-            self.S = np.concatenate([np.ones((rest.shape[0], 1)), rest], axis=1)
-
-    def _weights(self, h: np.ndarray, J: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """log Z and the normalized weights w = e^q 2cosh(r) / Z, t = e^q 2sinh(r) / Z of the
-        stored half of the states (see the module docstring)."""
-        S = self.S
-        n_states = S.shape[0]
-        q = np.empty(n_states)
-        r = np.empty(n_states)
-        for a in range(0, n_states, _CHUNK):
-            Sc = S[a : a + _CHUNK]
-            q[a : a + _CHUNK] = 0.5 * np.einsum("bi,bi->b", Sc @ J, Sc)
-            r[a : a + _CHUNK] = Sc @ h
-        # log(e^{q+r} + e^{q-r}) = q + |r| + log1p(e^{-2|r|})
-        ar = np.abs(r)
-        logw = q + ar + np.log1p(np.exp(-2.0 * ar))
-        shift = float(logw.max())
-        w = np.exp(logw - shift)
-        z = float(w.sum())
-        w /= z
-        return shift + float(np.log(z)), w, np.tanh(r) * w
-
-    def __call__(self, h: np.ndarray, J: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """Return log Z, m (N,), C (N, N) (unit diagonal) of the model (h, J)."""
-        S = self.S
-        log_z, w, t = self._weights(h, J)
-        m = t @ S
-        C = np.zeros((self.n_spins, self.n_spins))
-        for a in range(0, S.shape[0], _CHUNK):
-            Sc = S[a : a + _CHUNK]
-            C += (Sc * w[a : a + _CHUNK, None]).T @ Sc
-        C = 0.5 * (C + C.T)
-        np.fill_diagonal(C, 1.0)
-        return log_z, m, C
-
-    def fisher(self, h: np.ndarray, J: np.ndarray) -> np.ndarray:
-        """Fisher information (the Hessian of log Z) in the parameters (h, J_ij for i < j).
-
-        The covariance under the model of the features phi(s) = (s_i, s_i s_j (i<j)), shape
-        (P, P) with P = N + N(N-1)/2. Costs 2^(N-1) P^2 operations (~4e10 at N = 20).
-        """
-        n = self.n_spins
-        S = self.S
-        _, w, t = self._weights(h, J)
-        iu = np.triu_indices(n, 1)
-        k = iu[0].size
-        ll = np.zeros((n, n))
-        lp = np.zeros((n, k))
-        pp = np.zeros((k, k))
-        for a in range(0, S.shape[0], _CHUNK >> 2):
-            sl = slice(a, a + (_CHUNK >> 2))
-            Sc, wc, tc = S[sl], w[sl, None], t[sl, None]
-            Qc = Sc[:, iu[0]] * Sc[:, iu[1]]
-            ll += (Sc * wc).T @ Sc
-            lp += (Sc * tc).T @ Qc
-            Qw = Qc * wc
-            pp += Qw.T @ Qc
-        mean = np.concatenate([t @ S, ll[iu]])
-        E = np.block([[ll, lp], [lp.T, pp]])
-        F = E - np.outer(mean, mean)
-        return 0.5 * (F + F.T)
 
 
 def exact_boltzmann(

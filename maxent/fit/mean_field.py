@@ -94,8 +94,8 @@ import numpy as np
 import scipy.linalg
 
 from maxent._validation import constant_columns, format_indices
+from maxent.data.moments import Moments
 from maxent.fit._base import FitResult, IsingEstimator
-from maxent.moments import Moments
 
 __all__ = ["mean_field_inverse", "mean_field_start", "oas_shrinkage", "MeanField"]
 

@@ -85,10 +85,10 @@ from sklearn.model_selection import KFold
 
 from maxent._threads import torch_threads
 from maxent._validation import check_nonnegative, check_positive, check_spins, constant_columns
+from maxent.data.moments import Moments
 from maxent.fit._base import FitResult, IsingEstimator
 from maxent.fit._likelihood import mean_pseudo_log_likelihood
 from maxent.fit.mean_field import mean_field_start
-from maxent.moments import Moments
 
 __all__ = ["pseudolikelihood", "PseudoLikelihood", "PseudoLikelihoodCV"]
 

@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from maxent._validation import check_spins
-from maxent.ising import IsingModel
-from maxent.mcmc import _check_int
-from maxent.moments import three_point
+from maxent.data.moments import three_point
+from maxent.model.ising import IsingModel
+from maxent.model.sampling import _check_int
 
 __all__ = ["fit_quality", "quality_summary", "plot_fit_quality", "EXACT_QUALITY_SPINS"]
 

@@ -13,46 +13,6 @@ imported on first use (so that the code a pipeline stage depends on stays the mo
 
 from __future__ import annotations
 
-import importlib
+from maxent._lazy import attach
 
-_EXPORTS = {
-    "landscape": (
-        "entropy_landscape",
-        "exact_entropy_landscape",
-        "independent_bound",
-        "find_transitions",
-        "choose_references",
-        "default_grid",
-    ),
-    "clustering": (
-        "tap_states",
-        "TapStates",
-        "tap_free_energy",
-        "overlap_distribution",
-        "hierarchical_clustering",
-        "HierarchicalClustering",
-        "embedding",
-        "binary_entropy",
-    ),
-    "liquid": (
-        "liquidity",
-        "landscape_area",
-        "landscape_max_gap",
-        "entropy_gap",
-        "reference_classes",
-        "landscape_liquidity",
-    ),
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"maxent.geometry.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'maxent.geometry' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__, __all__ = attach(__name__, __file__, ["landscape", "clustering", "liquid"])

@@ -12,7 +12,7 @@ fields h_i + x s*_i). For each x the table reports, per spin,
     energy  = <E>_x / N                                (model energy, without the tilt),
     entropy = S[P_x] / N = (log Z_x + beta <E>_x - x N q) / N   (Shannon entropy of P_x),
 
-from the Bethe approximation (:mod:`maxent.bp`: log Z_x = -F_Bethe, m and the pair beliefs) in
+from the Bethe approximation (:mod:`maxent.model.bp`: log Z_x = -F_Bethe, m and the pair beliefs) in
 :func:`entropy_landscape`, and exactly by enumeration in :func:`exact_entropy_landscape`
 (N <= 24). The curve entropy(d) is the entropy landscape; ``independent_bound(d)`` =
 -d ln d - (1 - d) ln(1 - d) is the entropy of N independent spins at distance d (the upper
@@ -35,7 +35,7 @@ x's messages (the tests check that both give the same table and the same transit
 On strongly coupled models (pseudo-likelihood fits to real weight samples) the BP sweeps
 concentrate near the transitions, where BP converges slowly (50-170 sweeps per x near the jumps
 of a 675-spin PL fit; 1 per x at large |x|) and extrapolation saves little: there the speed
-comes from the compiled BP sweep of :mod:`maxent.bp` (one fused pass over the messages; the
+comes from the compiled BP sweep of :mod:`maxent.model.bp` (one fused pass over the messages; the
 history of warm starts is kept in float32). Anderson acceleration of the BP iteration was tried
 and dropped: on such models it saved ~30% of the sweeps at slow points, but its extra passes
 cost as much, and at the jumps it stagnated (1000+ sweeps) or left the fixed point that plain BP
@@ -59,8 +59,8 @@ from maxent._validation import (
     check_spin_vector,
     check_spins,
 )
-from maxent.bp import BPConvergenceWarning, DenseBP, single_thread_blas
-from maxent.ising import check_exact_size, enumerate_states
+from maxent.model.bp import BPConvergenceWarning, DenseBP, single_thread_blas
+from maxent.model.enumerate import check_exact_size, enumerate_states
 
 __all__ = [
     "entropy_landscape",
@@ -191,7 +191,7 @@ def entropy_landscape(
     tol : float
         BP tolerance on the largest message change max |Δu|.
     damping : float in [0, 1)
-        BP damping (see :func:`maxent.bp.run_bp`).
+        BP damping (see :func:`maxent.model.bp.run_bp`).
     max_iter : int
         Maximum BP sweeps per x value.
     samples : array (M, N) of ±1, optional

@@ -6,7 +6,7 @@ collects, per spin where it is a density:
 * coupling strength: mean |h_i|, mean |J_ij| and rms J_ij over pairs i < j;
 * data correlations: mean |c_ij| over i < j, c_ij = <s_i s_j> - <s_i><s_j> (connected);
 * the Bethe entropy density of the model at zero tilt, s_Bethe = S_Bethe / N (belief propagation,
-  :func:`maxent.bp.run_bp`);
+  :func:`maxent.model.bp.run_bp`);
 * the entropy density of independent spins with the same (Bethe) magnetizations,
   s_ind = (1/N) sum_i S_b(m_i), S_b(m) = -(1+m)/2 ln((1+m)/2) - (1-m)/2 ln((1-m)/2).
   For the exact measure S <= sum_i S_b(m_i) (the independent model is the maximum-entropy
@@ -49,12 +49,12 @@ import numpy as np
 import pandas as pd
 
 from maxent._validation import check_spin_vector
-from maxent.bp import run_bp
+from maxent.data.moments import Moments
+from maxent.data.samples import WeightSamples
 from maxent.geometry.clustering import binary_entropy
 from maxent.geometry.landscape import choose_references, entropy_landscape, independent_bound
-from maxent.ising import IsingModel
-from maxent.moments import Moments
-from maxent.samples import WeightSamples
+from maxent.model.bp import run_bp
+from maxent.model.ising import IsingModel
 
 __all__ = [
     "liquidity",

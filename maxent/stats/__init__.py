@@ -14,31 +14,6 @@ The names below are importable from ``maxent.stats``; each module is imported on
 
 from __future__ import annotations
 
-import importlib
+from maxent._lazy import attach
 
-_EXPORTS = {
-    "bootstrap": (
-        "BootstrapResult",
-        "basic_interval",
-        "resample_runs",
-        "run_bootstrap",
-        "run_groups",
-        "subsample_runs",
-    ),
-    "claims": ("CLAIM_COLUMNS", "hysteresis_area", "pearson_upper"),
-    "nulls": ("column_shuffle", "independent_samples"),
-    "settings": ("ClaimSettings",),
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"maxent.stats.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'maxent.stats' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__, __all__ = attach(__name__, __file__, ["nulls", "bootstrap", "claims", "settings"])

@@ -730,7 +730,7 @@ def _minor_fraction(model, n_starts: int, seed: int) -> tuple[int, int, int]:
     """(starts outside the dominant converged state, converged starts, number of states)."""
     import warnings
 
-    from maxent.geometry.clustering import tap_states
+    from maxent.model.tap import tap_states
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

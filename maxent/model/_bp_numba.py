@@ -1,7 +1,7 @@
-r"""Compiled (numba) loops of the dense BP sweep of :mod:`maxent.bp` -- the same arithmetic as its
+r"""Compiled (numba) loops of the dense BP sweep of :mod:`maxent.model.bp` -- the same arithmetic as its
 numpy kernel, fused into one pass over the N x N messages instead of about a dozen.
 
-Notation as in :mod:`maxent.bp`: ``v[k, i] = v_{k->i} = tanh u_{k->i}``, ``T = tanh J``,
+Notation as in :mod:`maxent.model.bp`: ``v[k, i] = v_{k->i} = tanh u_{k->i}``, ``T = tanh J``,
 ``M_i = tanh H_i``. Column products of (1 + v) and (1 - v) give the fields without N^2
 logarithms; they are folded into logarithms every ``block`` rows, where ``block`` is chosen
 from the couplings so that a partial product can neither overflow nor underflow (each factor
