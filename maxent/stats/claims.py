@@ -63,7 +63,6 @@ from maxent.stats.settings import ClaimSettings
 __all__ = [
     "CLAIM_COLUMNS",
     "CURVE_COLUMNS",
-    "ClaimSettings",
     "pearson_upper",
     "pair_claims",
     "gap_replicates",
