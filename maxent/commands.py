@@ -49,8 +49,8 @@ def _script_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from maxent._atomic import CorruptFileError
-        from maxent.config import ConfigError
         from maxent.pipeline import OutputFolderError, PipelineError
+        from maxent.pipeline.config import ConfigError
 
         try:
             return fn(*args, **kwargs)
@@ -279,8 +279,8 @@ def fit(
 
     from maxent import formats as mio
     from maxent._atomic import atomic_write_text
+    from maxent.fit.registry import check_estimator, make_estimator
     from maxent.formats import load_spins
-    from maxent.pipeline import check_estimator, make_estimator
 
     kw = _parse_params(params)
     check_estimator(estimator, kw)  # bad parameters fail before any file is read or written
@@ -407,9 +407,9 @@ def landscape(
     from maxent import formats as mio
     from maxent._atomic import atomic_write_text
     from maxent._validation import check_spin_vector
-    from maxent.config import GridConfig
     from maxent.formats import load_spins
     from maxent.geometry.landscape import choose_references, entropy_landscape, find_transitions
+    from maxent.pipeline.config import GridConfig
 
     m, meta = mio.load_model(model, return_meta=True)
     grid = GridConfig(x_start, x_stop, x_step)
@@ -473,7 +473,7 @@ def landscape(
         click.echo("  no jump in d: s(d) is continuous on this grid")
     if figure is not None:
         from maxent import plots
-        from maxent.report import _use_agg, save_figure
+        from maxent.pipeline.report import _use_agg, save_figure
 
         _use_agg()
         plot_df = df.assign(reference=str(ref_name), block=str(meta.get("block", "model")), setting="model")
@@ -571,8 +571,8 @@ def _info_run(path: Path) -> dict[str, Any]:
 
 
 def _info_config(path: Path) -> dict[str, Any]:
-    from maxent.config import config_hash, load_config
     from maxent.pipeline import check_estimators
+    from maxent.pipeline.config import config_hash, load_config
 
     cfg = load_config(path)
     check_estimators(cfg)

@@ -34,7 +34,8 @@ def test_package_faces_export_their_modules_names_lazily(package):
     # top-level IsingModel, Moments, WeightSamples): stage code fingerprints stay per module
     code = (
         "import sys, maxent; before = set(sys.modules); "
-        f"import maxent.{package}; print(sorted(m for m in set(sys.modules) - before if m.startswith('maxent')))"
+        f"import maxent.{package}; "
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('maxent')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == f"['maxent.{package}']" or out.strip() == "[]"
@@ -85,7 +86,8 @@ def test_stats_exports_its_names_lazily_and_config_stays_light():
     assert stats.ClaimSettings.__module__ == "maxent.stats.settings"
     # the pipeline config extends ClaimSettings without importing the statistics (scipy.stats)
     code = (
-        "import sys, maxent.config; print('maxent.stats.claims' in sys.modules, 'scipy.stats' in sys.modules)"
+        "import sys, maxent.pipeline.config; "
+        "print('maxent.stats.claims' in sys.modules, 'scipy.stats' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

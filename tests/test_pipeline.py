@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from maxent import WeightSamples
-from maxent.config import ConfigError, config_hash, load_config, parse_config
 from maxent.formats import load_model
 from maxent.pipeline import OutputFolderError, run_pipeline
+from maxent.pipeline.config import ConfigError, config_hash, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -481,14 +481,17 @@ def test_config_hash_ignores_description_and_defaults():
 
 
 def test_cache_keys_follow_the_code_a_stage_runs():
-    from maxent.pipeline import STAGE_CODE, code_closure, code_fingerprint
+    from maxent.pipeline.keys import STAGE_CODE, code_closure, code_fingerprint
 
-    io_files = {p.name for p in code_closure(("maxent.formats",))}
-    assert {"io.py", "ising.py", "_atomic.py"} <= io_files and "plots.py" not in io_files
-    land = {p.as_posix().split("maxent/")[-1] for p in code_closure(STAGE_CODE["landscape"])}
-    assert {"geometry/landscape.py", "bp.py"} <= land and "train.py" not in land
-    # report.py imports the pipeline only under TYPE_CHECKING: pipeline edits do not touch reports
-    assert "pipeline.py" not in {p.name for p in code_closure(STAGE_CODE["report"])}
+    def closure(modules: tuple[str, ...]) -> set[str]:
+        return {p.as_posix().split("/maxent/")[-1] for p in code_closure(modules)}
+
+    io_files = closure(("maxent.formats",))
+    assert {"formats.py", "model/ising.py", "_atomic.py"} <= io_files and "plots.py" not in io_files
+    land = closure(STAGE_CODE["landscape"])
+    assert {"geometry/landscape.py", "model/bp.py"} <= land and "data/train.py" not in land
+    # the report reads results, never the runner: runner edits do not touch reports
+    assert "pipeline/runner.py" not in closure(STAGE_CODE["report"])
     assert code_fingerprint("landscape") != code_fingerprint("tap")
     assert code_fingerprint("fit", ("maxent.fit.pseudolikelihood",)) == code_fingerprint(
         "fit", ("maxent.fit.pseudolikelihood",)
@@ -499,8 +502,8 @@ def test_cache_store_is_all_or_nothing(tmp_path, monkeypatch):
     """A write failing half-way (disk full) leaves no entry and no temporary files behind."""
     import errno
 
-    from maxent import _cache
-    from maxent._cache import Cache
+    from maxent.pipeline import cache as _cache
+    from maxent.pipeline.cache import Cache
 
     cache = Cache(tmp_path / "cache")
     items = {"table": pd.DataFrame({"a": [1.0, 2.0]}), "arr": np.arange(3), "info": {"k": 1}}

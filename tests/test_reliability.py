@@ -24,13 +24,13 @@ from click.testing import CliRunner
 
 from maxent import IsingModel
 from maxent._atomic import CorruptFileError, FileTooLargeError, atomic_write_text, load_npz
-from maxent._cache import Cache
 from maxent.cli import main
-from maxent.config import ConfigError
 from maxent.fit import ExactBoltzmann, PseudoLikelihood
 from maxent.fit._base import NonIdentifiableWarning
 from maxent.formats import load_model
 from maxent.pipeline import OutputFolderError, PipelineError, run_pipeline
+from maxent.pipeline.cache import Cache
+from maxent.pipeline.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -328,7 +328,7 @@ def test_bad_params_do_not_claim_the_output_folder(tmp_path):
 
 # ================================================================ 8. one failing task
 def test_a_failing_task_is_named_and_the_rest_is_written(tmp_path, monkeypatch):
-    import maxent.pipeline as pl
+    import maxent.pipeline.tasks as pl
 
     real = pl._task_landscape
 
@@ -479,7 +479,7 @@ def test_one_point_grid_writes_a_full_transitions_table(tmp_path):
 
 def test_corrupted_sample_checkpoint_is_retrained(tmp_path):
     from maxent.data.train import TrainConfig, _chunk_path
-    from maxent.pipeline import _task_samples
+    from maxent.pipeline.tasks import _task_samples
 
     ckpt = tmp_path / "ckpt"
     args = dict(
@@ -573,7 +573,7 @@ def _state(pid: int) -> str:
 
 def test_exponent_notation_in_a_yaml_config_is_a_number(tmp_path):
     """YAML 1.1 reads `alpha: 1e-3` as a string: it must still mean 0.001, not be refused."""
-    from maxent.pipeline import check_estimator, make_estimator
+    from maxent.fit.registry import check_estimator, make_estimator
 
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(MICRO).replace("alpha: 0.05", "alpha: 1e-3"))

@@ -16,13 +16,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maxent.config import ConfigError, parse_config
 from maxent.data import _counter_rng as crng
 from maxent.data import datasets, train
 from maxent.data.samples import WeightSamples, effective_sample_count
 from maxent.data.train import TrainConfig, sample_weights, train_runs
-from maxent.data_cards import render_card
-from maxent.pipeline import _Runner, _task_samples
+from maxent.pipeline.cards import render_card
+from maxent.pipeline.config import ConfigError, parse_config
+from maxent.pipeline.runner import _Runner
+from maxent.pipeline.tasks import _task_samples
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -314,7 +315,7 @@ def test_mnist5k_loads_offline_with_provenance(monkeypatch):
     assert datasets.load("mnist5k", seed=4).provenance["fingerprint"] != prov["fingerprint"]
     raw = datasets.load("mnist5k", seed=3, scaling="none", n_train=500)
     assert raw.n_train == 500 and 1.5 < raw.X_train.std(axis=0)[0] < 3.5
-    from maxent.data_cards import DATASET_INFO
+    from maxent.pipeline.cards import DATASET_INFO
 
     assert "CC BY-SA 3.0" in DATASET_INFO["mnist5k"]["license"]
 
@@ -322,7 +323,7 @@ def test_mnist5k_loads_offline_with_provenance(monkeypatch):
 def test_paper_configs_follow_the_reference_study():
     from pathlib import Path
 
-    from maxent.config import load_config
+    from maxent.pipeline.config import load_config
 
     root = Path(__file__).resolve().parents[1] / "pipelines"
     paper = load_config(root / "paper.yaml")

@@ -15,32 +15,23 @@ MeanField           mean_field_inverse     naive mean-field / TAP closed-form in
 ==================  =====================  ===============================================
 
 :func:`fit_blocks` fits one model per block of a :class:`maxent.WeightSamples` with joblib;
-:mod:`maxent.fit.quality` checks a fit on statistics it did not see.
+:mod:`maxent.fit.quality` checks a fit on statistics it did not see; :mod:`maxent.fit.registry`
+names the estimators (``make_estimator("pseudolikelihood", {...})``). Every name is imported on
+first use.
 """
 
-from maxent.fit._base import ConvergenceWarning, FitResult, IsingEstimator
-from maxent.fit.bethe import BetheBoltzmann, bethe_boltzmann, bethe_inverse
-from maxent.fit.blocks import fit_blocks
-from maxent.fit.boltzmann_mcmc import MCMCBoltzmann, mcmc_boltzmann
-from maxent.fit.exact import ExactBoltzmann, exact_boltzmann
-from maxent.fit.mean_field import MeanField, mean_field_inverse
-from maxent.fit.pseudolikelihood import PseudoLikelihood, PseudoLikelihoodCV, pseudolikelihood
+from __future__ import annotations
 
-__all__ = [
-    "BetheBoltzmann",
-    "ConvergenceWarning",
-    "ExactBoltzmann",
-    "FitResult",
-    "IsingEstimator",
-    "MCMCBoltzmann",
-    "MeanField",
-    "PseudoLikelihood",
-    "PseudoLikelihoodCV",
-    "bethe_boltzmann",
-    "bethe_inverse",
-    "exact_boltzmann",
-    "fit_blocks",
-    "mcmc_boltzmann",
-    "mean_field_inverse",
+from maxent._lazy import attach
+
+_MODULES = [
+    "_base",
+    "exact",
+    "bethe",
+    "boltzmann_mcmc",
     "pseudolikelihood",
+    "mean_field",
+    "blocks",
+    "registry",
 ]
+__getattr__, __dir__, __all__ = attach(__name__, __file__, _MODULES)
