@@ -481,7 +481,8 @@ def test_config_hash_ignores_description_and_defaults():
 
 
 def test_cache_keys_follow_the_code_a_stage_runs():
-    from maxent.pipeline.keys import STAGE_CODE, code_closure, code_fingerprint
+    from maxent.pipeline.keys import code_closure, code_fingerprint
+    from maxent.pipeline.stages import STAGE_CODE
 
     def closure(modules: tuple[str, ...]) -> set[str]:
         return {p.as_posix().split("/maxent/")[-1] for p in code_closure(modules)}
@@ -492,10 +493,9 @@ def test_cache_keys_follow_the_code_a_stage_runs():
     assert {"geometry/landscape.py", "model/bp.py"} <= land and "data/train.py" not in land
     # the report reads results, never the runner: runner edits do not touch reports
     assert "pipeline/runner.py" not in closure(STAGE_CODE["report"])
-    assert code_fingerprint("landscape") != code_fingerprint("tap")
-    assert code_fingerprint("fit", ("maxent.fit.pseudolikelihood",)) == code_fingerprint(
-        "fit", ("maxent.fit.pseudolikelihood",)
-    )
+    assert code_fingerprint(STAGE_CODE["landscape"]) != code_fingerprint(STAGE_CODE["tap"])
+    pl = ("maxent.fit.pseudolikelihood",)
+    assert code_fingerprint(pl) == code_fingerprint(pl) != code_fingerprint(("maxent.fit.bethe",))
 
 
 def test_cache_store_is_all_or_nothing(tmp_path, monkeypatch):

@@ -8,7 +8,6 @@ correlation of Bernoulli draws, an explicit Adam update written out here, scikit
 from __future__ import annotations
 
 import socket
-import types
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from maxent.data.samples import WeightSamples, effective_sample_count
 from maxent.data.train import TrainConfig, sample_weights, train_runs
 from maxent.pipeline.cards import render_card
 from maxent.pipeline.config import ConfigError, parse_config
-from maxent.pipeline.runner import _Runner
+from maxent.pipeline.stages import _split as split_rows
 from maxent.pipeline.tasks import _task_samples
 
 
@@ -163,7 +162,7 @@ def _split(holdout: float, seed: int, run: np.ndarray, n_runs: int):
         }
     )
     smp = WeightSamples(np.ones((run.size, 12), np.int8), (4, 3), np.zeros(run.size), np.zeros(run.size), run)
-    return _Runner._split(types.SimpleNamespace(cfg=cfg), cfg.settings[0], smp)
+    return split_rows(cfg, cfg.settings[0], smp)
 
 
 @settings(max_examples=60, deadline=None)

@@ -17,7 +17,7 @@ from maxent.pipeline.config import (
 from maxent.pipeline.outdir import _logging_to, _OutputFolder
 from maxent.pipeline.parallel import _parallel
 from maxent.pipeline.plan import plan_config
-from maxent.pipeline.runner import _Runner
+from maxent.pipeline.runner import Runner
 from maxent.pipeline.summary import PipelineError, RunSummary
 
 __all__ = ["run_pipeline"]
@@ -109,7 +109,7 @@ def run_pipeline(
                 n_tmp,
                 "y" if n_tmp == 1 else "ies",
             )
-        runner = _Runner(
+        runner = Runner(
             cfg,
             out,
             cache,
@@ -119,7 +119,6 @@ def run_pipeline(
             summary,
             threads_per_task,
         )
-        runner._planned = True
         runner.protected = set(folder.protected)
         runner.owner_pid = os.getpid() if backend == "loky" else None
         with contextlib.ExitStack() as stack:
@@ -142,12 +141,12 @@ def run_pipeline(
         )
         for line in str(summary).splitlines()[1:]:
             log.info("  %s", line)
-        summary.failures = list(runner.failures)
-        summary.skipped_outputs = list(runner.skipped_outputs)
-        if runner.failures:
+        summary.failures = list(runner.res.failures)
+        summary.skipped_outputs = list(runner.res.skipped_outputs)
+        if runner.res.failures:
             raise PipelineError(
-                f"{len(runner.failures)} task(s) failed (the other results were written; report.md "
+                f"{len(runner.res.failures)} task(s) failed (the other results were written; report.md "
                 f"lists the failures, run.log has the tracebacks; a rerun retries only these): "
-                f"{runner._failure_text()}"
+                f"{runner.res.failure_text()}"
             )
     return summary

@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from maxent.pipeline.config import stable_hash
+from maxent.pipeline.keys import task_seed
+from maxent.pipeline.stage import Done, Stage, Task
 from maxent.stats import claims as C
 
 if TYPE_CHECKING:  # pragma: no cover
-    from maxent.pipeline.runner import _Runner
+    from maxent.pipeline.runner import Runner
 
-__all__ = ["stage_claims"]
+__all__ = ["CLAIM_STAGES", "refit_spec"]
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -139,63 +142,45 @@ def refit_spec(est_name: str, params: dict, info: dict) -> tuple[str, dict]:
     return est_name, dict(params)
 
 
-def claim_blocks(run: _Runner, s) -> list[str]:
+def claim_blocks(run: Runner, s) -> list[str]:
     """Blocks whose claims are tested: the layers, and "full" when ``claims.include_full``."""
-    return [b for b in run.blocks(s) if b != "full" or run.cfg.claims.include_full]
+    return [b for b in run.res.blocks(s) if b != "full" or run.cfg.claims.include_full]
 
 
-def stage_claims(run: _Runner) -> None:
-    """Compute ``tables/claims.csv`` and ``tables/claims_curve.csv`` (see the module docstring)."""
-    from maxent.pipeline.keys import task_seed
-    from maxent.pipeline.runner import _Task
-    from maxent.stats.bootstrap import run_groups
-
-    cfg = run.cfg
-    cc = cfg.claims
-    if not cc.enabled:
-        return
-    cs = cc.settings()
-    smp_runs = {s.name: run.samples[s.name].run for s in cfg.settings}
-
-    def runs_of(setting: str, part: str) -> np.ndarray:
-        return smp_runs[setting][run.split[setting][0 if part == "train" else 1]]
-
-    # ---- per block
-    tasks, index = [], []
+def _plan_block(run: Runner) -> list[Task]:
+    cfg, res = run.cfg, run.res
+    cs = cfg.claims.settings()
+    tasks = []
     for s in cfg.settings:
         boot_seed = task_seed(cfg.seed, "claims-boot", s.name)
         for b in claim_blocks(run, s):
-            X_test = run.X(s.name, b, "test")
-            has_test = X_test.shape[0] >= 2 and len(np.unique(runs_of(s.name, "test"))) >= 2
-            key = run.key("claims-block", run.samples_key[s.name], b, cfg.fit.holdout, cs, boot_seed)
-            tasks.append(
-                _Task(
-                    "claims-block",
-                    f"{s.name}/{b}",
-                    key,
-                    _task_claims_block,
-                    (
-                        s.name,
-                        b,
-                        run.X(s.name, b),
-                        runs_of(s.name, "train"),
-                        X_test if has_test else None,
-                        runs_of(s.name, "test") if has_test else None,
-                        cs,
-                        boot_seed,
-                        task_seed(cfg.seed, "claims-null", s.name, b),
-                    ),
-                )
+            X_test = res.X(s.name, b, "test")
+            has_test = X_test.shape[0] >= 2 and len(np.unique(res.runs(s.name, "test"))) >= 2
+            key = run.key("claims-block", res.samples_key[s.name], b, cfg.fit.holdout, cs, boot_seed)
+            args = (
+                s.name,
+                b,
+                res.X(s.name, b),
+                res.runs(s.name),
+                X_test if has_test else None,
+                res.runs(s.name, "test") if has_test else None,
+                cs,
+                boot_seed,
+                task_seed(cfg.seed, "claims-null", s.name, b),
             )
-            index.append((s.name, b, key))
-    res = run.run_stage("claims-block", tasks)
-    index = [row for row in index if row[-1] in res]  # failed tasks are listed in run.failures
-    frames = [res[k]["rows"] for *_, k in index]
-    curves = [res[k]["curve"] for *_, k in index]
-    keys = [k for *_, k in index]
-    for s in cfg.settings:
-        mine = [(b, res[k]) for sn, b, k in index if sn == s.name and b != "full"]
-        R = len(run_groups(runs_of(s.name, "train")))
+            tasks.append(Task("claims-block", (s.name, b), key, _task_claims_block, args))
+    return tasks
+
+
+def _collect_block(run: Runner, done: Done) -> None:
+    """Block rows, then each setting's two ranking rows; the sample-size curve table."""
+    from maxent.stats.bootstrap import run_groups
+
+    cs = run.cfg.claims.settings()
+    frames = [items["rows"] for _, items in done]
+    for s in run.cfg.settings:
+        mine = [(t.where[1], items) for t, items in done if t.where[0] == s.name and t.where[1] != "full"]
+        R = len(run_groups(run.res.runs(s.name)))
         gap = {b: (r["values"]["gap"], r["gap_boot"], r["gap_null"]) for b, r in mine}
         r2 = {b: (r["values"]["r2"], r["r2_boot"], r["r2_null"]) for b, r in mine}
         for row in (
@@ -213,109 +198,122 @@ def stage_claims(run: _Runner) -> None:
         ):
             if row is not None:
                 frames.append(pd.DataFrame([row], columns=C.CLAIM_COLUMNS))
-
-    # ---- first-order jumps found by the landscape stage
-    trans = run.tables.get("transitions")
-    if cc.landscape and trans is not None and len(trans):
-        lc = cfg.landscape
-        jtasks, jindex = [], []
-        found = trans[["setting", "block", "reference"]].drop_duplicates()
-        # one test per (setting, block) with a jump (the report states jumps per block): around
-        # the "medium" reference when its landscape jumps, else the first configured one that does
-        order = {k: i for i, k in enumerate(["medium", *lc.references])}
-        found = (
-            found.assign(_o=found["reference"].map(order))
-            .sort_values(["setting", "block", "_o"], kind="stable")
-            .drop_duplicates(["setting", "block"])
-            .drop(columns="_o")
-        )
-        for r in found.itertuples(index=False):
-            s = cfg.setting(r.setting)
-            if r.block not in claim_blocks(run, s) or (r.setting, r.block) not in run.references:
-                continue
-            names, R_refs, _ = run.references[(r.setting, r.block)]
-            est = cfg.fit.estimator_for(r.block)
-            name, params = refit_spec(est.name, dict(est.params), run.fit_info[(r.setting, r.block)])
-            seed = task_seed(cfg.seed, "claims-jump", r.setting, r.block, r.reference)
-            key = run.key(
-                "claims-jump",
-                run.fit_key[(r.setting, r.block)],
-                r.reference,
-                lc.x,
-                lc.tol,
-                lc.max_iter,
-                lc.damping,
-                cs,
-                seed,
-                name,
-                params,
-            )
-            jtasks.append(
-                _Task(
-                    "claims-jump",
-                    f"{r.setting}/{r.block}/{r.reference}",
-                    key,
-                    _task_claims_jump,
-                    (
-                        name,
-                        params,
-                        run.X(r.setting, r.block),
-                        runs_of(r.setting, "train"),
-                        R_refs[names.index(r.reference)],
-                        r.reference,
-                        lc.x.values(),
-                        cs,
-                        seed,
-                        lc.tol,
-                        lc.max_iter,
-                        lc.damping,
-                    ),
-                )
-            )
-            jindex.append((r.setting, r.block, r.reference, key))
-        jres = run.run_stage("claims-jump", jtasks)
-        for sn, b, ref, k in [row for row in jindex if row[-1] in jres]:
-            R = len(run_groups(runs_of(sn, "train")))
-            row = C.jump_claim(sn, b, ref, jres[k]["value"]["area"], jres[k], R, cs)
-            frames.append(pd.DataFrame([row], columns=C.CLAIM_COLUMNS))
-            keys.append(k)
-
-    # ---- several TAP states found by the clustering stage
-    tap = run.tables.get("tap")
-    if cc.tap and tap is not None and len(tap):
-        ttasks, tindex = [], []
-        conv = tap[tap["converged"].astype(bool)]
-        counts = conv.groupby(["setting", "block"], sort=False).size()
-        for (sn, b), n_states in counts.items():
-            s = cfg.setting(sn)
-            if n_states < 2 or b not in claim_blocks(run, s):
-                continue
-            est = cfg.fit.estimator_for(b)
-            name, params = refit_spec(est.name, dict(est.params), run.fit_info[(sn, b)])
-            seed = task_seed(cfg.seed, "claims-tap", sn, b)
-            key = run.key("claims-tap", run.fit_key[(sn, b)], cs, seed, name, params)
-            ttasks.append(
-                _Task(
-                    "claims-tap",
-                    f"{sn}/{b}",
-                    key,
-                    _task_claims_tap,
-                    (sn, b, run.models[(sn, b)], name, params, run.X(sn, b), runs_of(sn, "train"), cs, seed),
-                )
-            )
-            tindex.append(key)
-        tres = run.run_stage("claims-tap", ttasks)
-        tindex = [k for k in tindex if k in tres]
-        frames += [tres[k]["rows"] for k in tindex]
-        keys += tindex
-
-    from maxent.pipeline.config import stable_hash
-
-    run.tables["claims"] = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=C.CLAIM_COLUMNS)
-    )
-    run.table_keys["claims"] = stable_hash(keys)
-    run.tables["claims_curve"] = (
+    _set_claims(run, frames, [t.key for t, _ in done], replace=True)
+    curves = [items["curve"] for _, items in done]
+    run.res.tables["claims_curve"] = (
         pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=C.CURVE_COLUMNS)
     )
-    run.table_keys["claims_curve"] = stable_hash([k for *_, k in index])
+    run.res.table_keys["claims_curve"] = stable_hash([t.key for t, _ in done])
+
+
+def _set_claims(run: Runner, frames: list[pd.DataFrame], keys: list[str], replace: bool = False) -> None:
+    """Append rows to ``tables/claims.csv`` (the three claim stages each add theirs)."""
+    tables, table_keys = run.res.tables, run.res.table_keys
+    if not replace and "claims" in tables and len(tables["claims"]):
+        frames = [tables["claims"], *frames]
+        keys = [table_keys["claims"], *keys]
+    tables["claims"] = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=C.CLAIM_COLUMNS)
+    )
+    table_keys["claims"] = stable_hash(keys)
+
+
+def _jump_blocks(run: Runner) -> pd.DataFrame:
+    """(setting, block, reference) to test: one per block whose landscapes jump, around the
+    "medium" reference when its landscape jumps, else the first configured one that does."""
+    trans = run.res.tables.get("transitions")
+    if not run.cfg.claims.landscape or trans is None or not len(trans):
+        return pd.DataFrame(columns=["setting", "block", "reference"])
+    found = trans[["setting", "block", "reference"]].drop_duplicates()
+    order = {k: i for i, k in enumerate(["medium", *run.cfg.landscape.references])}
+    return (
+        found.assign(_o=found["reference"].map(order))
+        .sort_values(["setting", "block", "_o"], kind="stable")
+        .drop_duplicates(["setting", "block"])
+        .drop(columns="_o")
+    )
+
+
+def _plan_jump(run: Runner) -> list[Task]:
+    cfg, res = run.cfg, run.res
+    lc, cs = cfg.landscape, cfg.claims.settings()
+    tasks = []
+    for r in _jump_blocks(run).itertuples(index=False):
+        s = cfg.setting(r.setting)
+        if r.block not in claim_blocks(run, s) or (r.setting, r.block) not in res.references:
+            continue
+        names, R_refs, _ = res.references[(r.setting, r.block)]
+        est = cfg.fit.estimator_for(r.block)
+        name, params = refit_spec(est.name, dict(est.params), res.fit_info[(r.setting, r.block)])
+        seed = task_seed(cfg.seed, "claims-jump", r.setting, r.block, r.reference)
+        landscape = (lc.x, lc.tol, lc.max_iter, lc.damping)
+        key = run.key(
+            "claims-jump", res.fit_key[(r.setting, r.block)], r.reference, *landscape, cs, seed, name, params
+        )
+        args = (
+            name,
+            params,
+            res.X(r.setting, r.block),
+            res.runs(r.setting),
+            R_refs[names.index(r.reference)],
+            r.reference,
+            lc.x.values(),
+            cs,
+            seed,
+            lc.tol,
+            lc.max_iter,
+            lc.damping,
+        )
+        tasks.append(Task("claims-jump", (r.setting, r.block, r.reference), key, _task_claims_jump, args))
+    return tasks
+
+
+def _collect_jump(run: Runner, done: Done) -> None:
+    from maxent.stats.bootstrap import run_groups
+
+    cs = run.cfg.claims.settings()
+    frames = []
+    for t, items in done:
+        setting, block, reference = t.where
+        R = len(run_groups(run.res.runs(setting)))
+        row = C.jump_claim(setting, block, reference, items["value"]["area"], items, R, cs)
+        frames.append(pd.DataFrame([row], columns=C.CLAIM_COLUMNS))
+    _set_claims(run, frames, [t.key for t, _ in done])
+
+
+def _plan_tap(run: Runner) -> list[Task]:
+    cfg, res = run.cfg, run.res
+    tap = res.tables.get("tap")
+    if not cfg.claims.tap or tap is None or not len(tap):
+        return []
+    cs = cfg.claims.settings()
+    counts = tap[tap["converged"].astype(bool)].groupby(["setting", "block"], sort=False).size()
+    tasks = []
+    for (sn, b), n_states in counts.items():
+        if n_states < 2 or b not in claim_blocks(run, cfg.setting(sn)):
+            continue
+        est = cfg.fit.estimator_for(b)
+        name, params = refit_spec(est.name, dict(est.params), res.fit_info[(sn, b)])
+        seed = task_seed(cfg.seed, "claims-tap", sn, b)
+        key = run.key("claims-tap", res.fit_key[(sn, b)], cs, seed, name, params)
+        args = (sn, b, res.models[(sn, b)], name, params, res.X(sn, b), res.runs(sn), cs, seed)
+        tasks.append(Task("claims-tap", (sn, b), key, _task_claims_tap, args))
+    return tasks
+
+
+def _collect_tap(run: Runner, done: Done) -> None:
+    _set_claims(run, [items["rows"] for _, items in done], [t.key for t, _ in done])
+
+
+def _claims_on(cfg) -> bool:
+    return cfg.claims.enabled
+
+
+_CODE = ("maxent.stats.claims", "maxent.pipeline.claims")
+
+#: the claims stages, in order (each appends its rows to ``tables/claims.csv``)
+CLAIM_STAGES = (
+    Stage("claims-block", _CODE, _plan_block, _collect_block, _claims_on),
+    Stage("claims-jump", _CODE, _plan_jump, _collect_jump, _claims_on),
+    Stage("claims-tap", (*_CODE, "maxent.model.tap"), _plan_tap, _collect_tap, _claims_on),
+)

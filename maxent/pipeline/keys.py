@@ -1,7 +1,7 @@
 """Cache keys of tasks: seeds derived from names, fingerprints of the code a stage runs.
 
 A task's key hashes the config subsection it depends on, the keys of its upstream results, the
-library version and the source of the modules its stage runs (:data:`STAGE_CODE`, followed
+library version and the source of the modules its stage runs (``stages.STAGE_CODE``, followed
 through their imports), so editing code invalidates exactly the results it computed.
 """
 
@@ -10,16 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from maxent import __version__
-from maxent.pipeline.config import (
-    stable_hash,
-)
+from maxent.pipeline.config import stable_hash
 
-#: bump when this module changes how results are computed (task inputs, splits, seeds): it is
+#: bump when the pipeline changes how results are computed (task inputs, splits, seeds): it is
 #: part of every cache key, as is the code of the library modules a stage uses (STAGE_CODE)
 PIPELINE_LOGIC_VERSION = 1
-LOGGER_NAME = "maxent.pipeline"
 
-__all__ = ["task_seed", "code_fingerprint", "code_closure", "STAGE_CODE", "PIPELINE_LOGIC_VERSION"]
+__all__ = ["task_seed", "code_fingerprint", "code_closure", "PIPELINE_LOGIC_VERSION"]
 
 
 def task_seed(*parts: object) -> int:
@@ -27,30 +24,6 @@ def task_seed(*parts: object) -> int:
     return int(stable_hash(list(parts), 8), 16)
 
 
-#: library modules whose code determines each stage's results. The cache key of a task holds a
-#: hash of their source and of every maxent module they import (transitively, found by reading
-#: the import statements, lazy ones included), so editing the code a stage runs invalidates
-#: exactly its entries (downstream stages follow through the upstream keys). The fit stage adds
-#: the module of the estimator a block uses.
-STAGE_CODE: dict[str, tuple[str, ...]] = {
-    "samples": ("maxent.data.train", "maxent.data.datasets"),
-    "fit": (),
-    "quality": ("maxent.fit.quality",),
-    "references": ("maxent.geometry.landscape",),
-    "landscape": ("maxent.geometry.landscape",),
-    "tap": ("maxent.model.tap",),
-    "overlap": ("maxent.geometry.clustering",),
-    "liquidity": ("maxent.geometry.liquid",),
-    "claims-block": ("maxent.stats.claims", "maxent.pipeline.claims"),
-    "claims-jump": ("maxent.stats.claims", "maxent.pipeline.claims"),
-    "claims-tap": ("maxent.stats.claims", "maxent.pipeline.claims", "maxent.model.tap"),
-    "figure": ("maxent.plots", "maxent.pipeline.report", "maxent.fit.quality"),
-    "report": ("maxent.pipeline.report",),
-    "card": ("maxent.pipeline.cards",),
-    "export": ("maxent.formats",),
-    "export-samples": ("maxent.data.samples",),
-    "table": (),
-}
 _PKG_DIR = Path(__file__).resolve().parents[1]  # the maxent package
 _CODE_CACHE: dict[tuple[str, ...], str] = {}
 
@@ -122,9 +95,10 @@ def code_closure(modules: tuple[str, ...]) -> list[Path]:
     return sorted(set(seen.values()))
 
 
-def code_fingerprint(stage: str, extra: tuple[str, ...] = ()) -> str:
-    """Hash of the version and the source of the code ``stage`` runs (see :data:`STAGE_CODE`)."""
-    modules = tuple(STAGE_CODE.get(stage, ())) + tuple(extra)
+def code_fingerprint(modules: tuple[str, ...]) -> str:
+    """Hash of the version and the source of ``modules`` and of every maxent module they import
+    (a stage declares its modules: :data:`maxent.pipeline.stages.STAGE_CODE`)."""
+    modules = tuple(modules)
     if modules not in _CODE_CACHE:
         import hashlib
 

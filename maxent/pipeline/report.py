@@ -21,7 +21,7 @@ from maxent import __version__
 from maxent._atomic import atomic_open
 
 if TYPE_CHECKING:  # pragma: no cover
-    from maxent.pipeline.runner import _Runner
+    from maxent.pipeline.results import Results
 
 __all__ = [
     "markdown_table",
@@ -77,20 +77,23 @@ def _use_agg() -> None:
         matplotlib.use("Agg")
 
 
-def figure_writers(run: _Runner) -> Iterator[tuple[str, str, Callable[[Path], None]]]:
-    """(relative path, input key, writer) of every figure of a run.
+def figure_writers(
+    res: Results, key: Callable[..., str]
+) -> Iterator[tuple[str, str, Callable[[Path], None]]]:
+    """(relative path, input key, writer) of every figure of a run's results; ``key(kind, *parts)``
+    makes the output keys.
 
     Figures: ``accuracy.png``; per setting ``fit_quality_<s>.png``, ``landscape_<s>.png`` (s(d),
     both sweeps, s_ub), ``distance_<s>.png`` (d(x)), ``overlap_<s>.png`` (P(q) per block);
     per setting and block ``tap_<s>_<b>.png`` (TAP free energies); ``liquidity.png``.
     """
     _use_agg()
-    cfg = run.cfg
+    cfg = res.config
     dpi = cfg.outputs.dpi
-    tables, keys = run.tables, run.table_keys
+    tables, keys = res.tables, res.table_keys
 
     def fig_key(name: str, *inputs: str) -> str:
-        return run.key("figure", name, [keys.get(i) for i in inputs], dpi)
+        return key("figure", name, [keys.get(i) for i in inputs], dpi)
 
     def writer(make: Callable[[], Any]) -> Callable[[Path], None]:
         return lambda path: save_figure(make(), path, dpi)
@@ -117,7 +120,7 @@ def figure_writers(run: _Runner) -> Iterator[tuple[str, str, Callable[[Path], No
     )
     for s in cfg.settings:
         n = s.name
-        for (sq, b), full in run.quality_full.items():
+        for (sq, b), full in res.quality_full.items():
             if sq != n:
                 continue
 
@@ -248,10 +251,11 @@ def summarize_jumps(transitions: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------- report
-def render_report(run: _Runner) -> str:
-    """The Markdown report of a finished run (deterministic given its results)."""
-    cfg = run.cfg
-    T = run.tables
+def render_report(res: Results) -> str:
+    """The Markdown report of a run's results (deterministic given them; :meth:`Results.load`
+    reads them back from OUT, so the report can be rebuilt without the cache)."""
+    cfg = res.config
+    T = res.tables
     fig = cfg.outputs.figures
     out: list[str] = []
     add = out.append
@@ -270,7 +274,7 @@ def render_report(run: _Runner) -> str:
     add("## What ran\n")
     rows = []
     for s in cfg.settings:
-        smp = run.samples[s.name]
+        smp = res.samples[s.name]
         tc = cfg.train_config(s)
         rows.append(
             {
@@ -335,7 +339,7 @@ def render_report(run: _Runner) -> str:
         )
         add(markdown_table(_quality_summary(T["fit_quality"])) + "\n")
         if fig:
-            for sq, b in run.quality_full:
+            for sq, b in res.quality_blocks():
                 add(f"![fit quality {sq} {b}](figures/fit_quality_{sq}_{b}.png)\n")
 
     # ---- landscapes
@@ -415,7 +419,7 @@ def render_report(run: _Runner) -> str:
             add("![liquidity profile](figures/liquidity.png)\n")
 
     # ---- failures
-    failures = getattr(run, "failures", [])
+    failures = res.failures
     if failures:
         add("## Failures\n")
         add(
@@ -423,15 +427,15 @@ def render_report(run: _Runner) -> str:
             "tracebacks; rerunning retries only these):\n"
         )
         add("\n".join(f"- {f['stage']} `{f['task']}`: {f['error']}" for f in failures) + "\n")
-    skipped = getattr(run, "skipped_outputs", [])
+    skipped = res.skipped_outputs
     if skipped:
         add("Not written, because a file that maxent did not write is there: ")
         add(", ".join(f"`{rel}`" for rel in sorted(skipped)) + "\n")
 
     # ---- files and timing
-    if run.figure_failures:
+    if res.figure_failures:
         add("## Figures that failed\n")
-        add("\n".join(f"- `{rel}`: {err}" for rel, err in run.figure_failures.items()) + "\n")
+        add("\n".join(f"- `{rel}`: {err}" for rel, err in res.figure_failures.items()) + "\n")
     add("## Files\n")
     add(
         "- `tables/`: " + ", ".join(f"`{k}.csv`" for k in sorted(T)) + "\n"
@@ -446,7 +450,7 @@ def render_report(run: _Runner) -> str:
         "Seconds spent computing each stage when its results were first computed (cached results cost "
         "nothing on later runs):\n"
     )
-    add(markdown_table(_compute_times(run)) + "\n")
+    add(markdown_table(res.compute_times) + "\n")
     return "\n".join(out)
 
 
@@ -512,23 +516,6 @@ def _tap_summary(tap: pd.DataFrame) -> pd.DataFrame:
                 "f min": float(f.min()) if len(f) else float("nan"),
                 "f spread": float(f.max() - f.min()) if len(f) else float("nan"),
                 "largest basin": float(g["fraction"].max()) if "fraction" in g else float("nan"),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _compute_times(run: _Runner) -> pd.DataFrame:
-    rows = []
-    for stage in run.summary.stages:
-        if stage not in run.cache_keys_by_stage:
-            continue
-        infos = [run.cache.info(stage, k) for k in run.cache_keys_by_stage[stage]]
-        rows.append(
-            {
-                "stage": stage,
-                "tasks": len(infos),
-                "wall seconds (sum over tasks)": float(sum(i.get("seconds", 0.0) for i in infos)),
-                "CPU seconds": float(sum(i.get("cpu_seconds", 0.0) for i in infos)),
             }
         )
     return pd.DataFrame(rows)
