@@ -61,7 +61,7 @@ def files(tmp_path_factory):
 def test_help_of_every_command():
     result = _invoke("--help")
     assert result.exit_code == 0
-    for cmd in ("run", "fit", "landscape", "export", "info"):
+    for cmd in ("sample", "run", "fit", "landscape", "export", "info", "report"):
         assert cmd in result.output
         sub = _invoke(cmd, "--help")
         assert sub.exit_code == 0 and "Usage: main " + cmd in sub.output.replace("maxent", "main")
@@ -266,6 +266,12 @@ def test_run_command_and_its_errors(tmp_path):
     assert r.exit_code == 0 and " 0 computed" in r.output
     d = json.loads(_invoke("info", out, "--json").output)
     assert d["kind"] == "pipeline results" and d["settings"] == ["s"]
+    # the report is a function of the folder's results: rebuilt without the cache, byte for byte
+    written = (out / "report.md").read_text()
+    r = _invoke("report", out, "--to", tmp_path / "rebuilt.md")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rebuilt.md").read_text() == written
+    _assert_bad_input(_invoke("report", tmp_path), "no maxent run")
     # a different config into the same folder is refused, one line, exit 2
     cfg2 = tmp_path / "c2.yaml"
     cfg2.write_text(yaml.safe_dump({**TINY_CLI, "seed": 1}))

@@ -173,7 +173,7 @@ def compute_times(run: Runner) -> pd.DataFrame:
     cache entries' records, so a resumed run reports what the results cost, not the resume)."""
     rows = []
     for stage in run.summary.stages:
-        if stage not in run.cache_keys_by_stage:
+        if not run.cache_keys_by_stage.get(stage):  # not run, or nothing to do
             continue
         infos = [run.cache.info(stage, k) for k in run.cache_keys_by_stage[stage]]
         rows.append(

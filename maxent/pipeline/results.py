@@ -109,7 +109,7 @@ class Results:
             "failures": self.failures,
             "figure_failures": self.figure_failures,
             "skipped_outputs": self.skipped_outputs,
-            "compute_times": self.compute_times.to_dict(orient="list"),
+            "compute_times": self.compute_times.to_dict(orient="split", index=False),
         }
         atomic_write_text(Path(out) / RESULTS_STATE, json.dumps(state, indent=1, sort_keys=True))
 
@@ -152,5 +152,6 @@ class Results:
         res.failures = list(state.get("failures", []))
         res.figure_failures = dict(state.get("figure_failures", {}))
         res.skipped_outputs = list(state.get("skipped_outputs", []))
-        res.compute_times = pd.DataFrame(state.get("compute_times", {}))
+        times = state.get("compute_times", {"columns": [], "data": []})
+        res.compute_times = pd.DataFrame(times["data"], columns=times["columns"])
         return res

@@ -1,79 +1,16 @@
-"""The ``maxent`` command line.
-
-Each sub-command is usable on its own, on files written by the others. Exit codes: 0 success,
-1 a failure while running, 2 bad usage or bad input (click's convention).
-"""
+"""``maxent sample``: train many binary networks at once, save their weights as ±1 spins."""
 
 from __future__ import annotations
 
 import click
 
-from maxent import __version__
+from maxent.cli.errors import BadInput, RunFailure, script_errors
+from maxent.cli.options import check_output_file, parse_widths
+
+__all__ = ["sample"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="maxent")
-def main() -> None:
-    """maxent: maximum-entropy models of binary-synapse network weight spaces.
-
-    Typical flow: `maxent sample` (train many binary networks, save their weights as ±1 spins)
-    -> `maxent fit` (pairwise Ising model per block) -> `maxent landscape` (entropy landscape);
-    `maxent run CONFIG` does all stages from a YAML pipeline config.
-    """
-
-
-# Pipeline and file commands (run, fit, landscape, export, info) live in maxent.commands.
-from maxent.commands import export, fit, info, landscape, run  # noqa: E402
-
-for _command in (run, fit, landscape, export, info):
-    main.add_command(_command)
-
-
-# --------------------------------------------------------------------------- sample
-class _BadSampleInput(click.ClickException):
-    """Bad arguments or data for `maxent sample` (exit code 2)."""
-
-    exit_code = 2
-
-
-def _parse_widths(text: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(w) for w in text.replace(" ", "").split(",") if w)
-    except ValueError:
-        raise _BadSampleInput(
-            f"--widths must be comma-separated integers like 20,15,15,10, got {text!r}"
-        ) from None
-    if len(widths) < 2 or min(widths) < 1:
-        raise _BadSampleInput(f"--widths needs at least two positive layer sizes, got {text!r}")
-    return widths
-
-
-def _check_output_file(out: str) -> None:
-    """Refuse, before any training, an --out that cannot be written: a folder, a symlink, or a
-    place (its nearest existing parent folder) where this process cannot create files."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(out)
-    if path.is_dir():
-        raise _BadSampleInput(f"--out {out} is a folder; give a file name such as {path / 'samples.npz'}")
-    parent = path.parent if str(path.parent) else Path(".")
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise _BadSampleInput(f"--out {out}: {probe} is a file, not a folder")
-    try:
-        with tempfile.TemporaryFile(dir=probe):
-            pass
-    except OSError as exc:
-        raise _BadSampleInput(f"--out {out}: cannot write in {probe} ({exc.strerror or exc})") from None
-    if path.exists() and not os.access(path, os.W_OK):
-        raise _BadSampleInput(f"--out {out} exists and is not writable")
-
-
-@main.command("sample")
+@click.command("sample")
 @click.option(
     "--dataset",
     "-d",
@@ -157,6 +94,7 @@ def _check_output_file(out: str) -> None:
     help="torch CPU threads (default torch's; 1 is fastest on a busy shared machine).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@script_errors
 def sample(
     dataset: str,
     scaling: str,
@@ -196,11 +134,11 @@ def sample(
     from maxent.data import datasets
     from maxent.data.train import TrainConfig, sample_weights
 
-    w = _parse_widths(widths)
-    _check_output_file(out)  # before hours of training, not after
+    w = parse_widths(widths)
+    check_output_file(out)  # before hours of training, not after
     if threads is not None:
         if threads < 1:
-            raise _BadSampleInput(f"--threads must be >= 1, got {threads}")
+            raise BadInput(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
     overrides = {
         "epochs": epochs,
@@ -225,7 +163,7 @@ def sample(
         )
         config.check_dataset(data)
     except (ValueError, TypeError, FileNotFoundError, CorruptFileError) as exc:
-        raise _BadSampleInput(" ".join(str(exc).split())) from None
+        raise BadInput(" ".join(str(exc).split())) from None
     try:
         samples = sample_weights(
             data,
@@ -241,7 +179,7 @@ def sample(
             min_accuracy=min_accuracy,
         )
     except (ValueError, TypeError) as exc:
-        raise _BadSampleInput(" ".join(str(exc).split())) from None
+        raise BadInput(" ".join(str(exc).split())) from None
     try:
         samples.save(out)
     except OSError as exc:  # the place became unwritable while training: keep the samples
@@ -251,7 +189,7 @@ def sample(
         rescue = os.path.join(tempfile.gettempdir(), f"maxent-samples-{os.getpid()}.npz")
         samples.save(rescue)
         where = f"; the checkpoints in {checkpoint_dir} are kept as well" if checkpoint_dir else ""
-        raise click.ClickException(
+        raise RunFailure(
             f"cannot write --out {out} ({exc.strerror or exc}); the samples were saved to {rescue}{where}"
         ) from None
     blocks = ", ".join(f"{k} {s.stop - s.start}" for k, s in samples.blocks.items())
