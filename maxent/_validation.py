@@ -9,6 +9,7 @@ spins must be exactly +1 or -1.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -131,6 +132,31 @@ def check_fields_couplings(h: object, J: object, *, atol: float = 1e-10) -> tupl
     J_arr = 0.5 * (J_arr + J_arr.T)
     np.fill_diagonal(J_arr, 0.0)
     return h_arr, J_arr
+
+
+def check_int(value: object, name: str, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``; TypeError for a non-integer (bools included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def resolve_device(device: object) -> Any:
+    """Parse a torch device ("cpu", "cuda", "cuda:1", a torch.device); CUDA when it is not available
+    is refused with a clear error (no silent fallback to the CPU). Imports torch on first use."""
+    import torch
+
+    try:
+        dev = torch.device(device)  # type: ignore[arg-type]
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} requested but CUDA is not available on this machine")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {device!r}; use 'cpu' or 'cuda'")
+    return dev
 
 
 def check_positive(value: float, name: str) -> float:

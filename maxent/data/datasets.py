@@ -67,6 +67,8 @@ from pathlib import Path
 
 import numpy as np
 
+from maxent._validation import check_int
+
 __all__ = ["Dataset", "load", "read_idx", "DATASETS", "IDX_FILES"]
 
 DATASETS = ("digits", "mnist5k", "mnist", "fashion-mnist", "teacher")
@@ -232,10 +234,10 @@ def load(
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
-    n_components = _check_int(n_components, "n_components", 1)
-    seed = _check_int(seed, "seed", 0)
+    n_components = check_int(n_components, "n_components", 1)
+    seed = check_int(seed, "seed", 0)
     if n_train is not None:
-        n_train = _check_int(n_train, "n_train", 1)
+        n_train = check_int(n_train, "n_train", 1)
     if scaling not in SCALINGS:
         raise ValueError(f"unknown scaling {scaling!r}; choose one of {list(SCALINGS)}")
     if path is not None and name not in ("mnist", "fashion-mnist"):
@@ -250,9 +252,9 @@ def load(
         return _teacher(
             n_components,
             n_train=2000 if n_train is None else n_train,
-            n_test=1000 if n_test is None else _check_int(n_test, "n_test", 1),
-            n_classes=10 if n_classes is None else _check_int(n_classes, "n_classes", 2),
-            hidden=tuple(_check_int(w, "teacher_hidden width", 1) for w in teacher_hidden),
+            n_test=1000 if n_test is None else check_int(n_test, "n_test", 1),
+            n_classes=10 if n_classes is None else check_int(n_classes, "n_classes", 2),
+            hidden=tuple(check_int(w, "teacher_hidden width", 1) for w in teacher_hidden),
             seed=seed,
         )
     if name == "digits":
@@ -275,14 +277,6 @@ def load(
         X_tr, y_tr, X_te, y_te, source = _read_mnist_like(name, path)
         n_cls = 10
     return _pca_dataset(name, X_tr, y_tr, X_te, y_te, n_cls, n_components, n_train, seed, source, scaling)
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _pca_dataset(

@@ -56,6 +56,7 @@ import numpy as np
 import torch
 
 from maxent._atomic import CorruptFileError, atomic_savez, load_npz
+from maxent._validation import resolve_device
 from maxent.data import _counter_rng as crng
 from maxent.data.datasets import Dataset
 from maxent.data.nets import GAUGES, binary_accuracy, gauge_fix, lrnet_layer
@@ -224,18 +225,6 @@ class TrainedRuns:
     final_loss: np.ndarray
 
 
-def _resolve_device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but CUDA is not available; use device='cpu'")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {device!r}; use 'cpu' or 'cuda'")
-    return dev
-
-
 def _weights_of(params: torch.Tensor, config: TrainConfig) -> list[torch.Tensor]:
     """Effective per-layer tensors (R, n_out, n_in): mu = tanh(theta/2) or straight-through sign."""
     if config.method == "lrnet":
@@ -313,7 +302,7 @@ def train_runs(
     from tqdm.auto import tqdm
 
     config.check_dataset(dataset)
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     run_ids = np.asarray(run_ids, dtype=np.int64).reshape(-1)
     if run_ids.size < 1:
         raise ValueError("run_ids is empty: train at least one run")
@@ -504,7 +493,7 @@ def sample_weights(
         raise ValueError("method='ste' gives one deterministic network per run; use draws_per_run=1")
     min_accuracy = check_min_accuracy(min_accuracy)
     config.check_dataset(dataset)
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     fingerprint = _chunk_fingerprint(dataset, config, seed, draws_per_run, dev)
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None:

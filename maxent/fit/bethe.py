@@ -90,7 +90,7 @@ import numpy as np
 from maxent._validation import check_nonnegative, check_positive
 from maxent.data.moments import Moments
 from maxent.fit._base import ConvergenceWarning, FitResult, IsingEstimator
-from maxent.model.bp import BPConvergenceWarning, DenseBP, run_bp, single_thread_blas
+from maxent.model.bp import BPConvergenceWarning, DenseBP, check_bp_options, run_bp, single_thread_blas
 
 __all__ = ["BetheBoltzmann", "bethe_boltzmann", "bethe_inverse"]
 
@@ -179,19 +179,15 @@ def bethe_boltzmann(
     v = tanh u of the returned parameters' fixed point) and ``final_score`` (its moment_rms).
     """
     max_step = check_positive(max_step, "max_step")
-    if bp_retry_damping is not None and not 0.0 < float(bp_retry_damping) < 1.0:
-        raise ValueError(f"bp_retry_damping must be in (0, 1) or None, got {bp_retry_damping!r}")
     lr_h = check_positive(lr_h, "lr_h")
     lr_J = check_positive(lr_J, "lr_J")
     l2 = check_nonnegative(l2, "l2")
     tol = check_positive(tol, "tol")
-    bp_tol = check_positive(bp_tol, "bp_tol")
-    bp_damping = check_nonnegative(bp_damping, "bp_damping")
-    if bp_damping >= 1.0:
-        raise ValueError(f"bp_damping must be in [0, 1), got {bp_damping!r}")
-    for name, val in (("max_iter", max_iter), ("bp_max_iter", bp_max_iter)):
-        if int(val) != val or val < 1:
-            raise ValueError(f"{name} must be a positive integer, got {val!r}")
+    bp_tol, bp_damping, _, _ = check_bp_options(
+        bp_tol, bp_damping, bp_max_iter, bp_retry_damping, prefix="bp_"
+    )
+    if int(max_iter) != max_iter or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     max_lr_growth = check_positive(max_lr_growth, "max_lr_growth")
     n = moments.n_spins
     m_d, C_d = moments.m, moments.C

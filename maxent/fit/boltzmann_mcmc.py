@@ -122,11 +122,11 @@ import numpy as np
 import torch
 
 from maxent._threads import torch_threads
-from maxent._validation import check_nonnegative, check_positive
+from maxent._validation import check_int, check_nonnegative, check_positive, resolve_device
 from maxent.data.moments import Moments
 from maxent.fit._base import FitResult, IsingEstimator
 from maxent.fit.mean_field import mean_field_start
-from maxent.model.sampling import PersistentChains, _check_int, _check_method, resolve_device
+from maxent.model.sampling import PersistentChains, _check_method
 
 __all__ = ["MCMCBoltzmann", "mcmc_boltzmann", "initial_parameters", "torch_threads"]
 
@@ -258,11 +258,11 @@ def mcmc_boltzmann(
     """
     if not isinstance(moments, Moments):
         raise TypeError(f"moments must be a maxent.Moments, got {type(moments).__name__}")
-    n_chains = _check_int(n_chains, "n_chains", 2)
-    n_sweeps = _check_int(n_sweeps, "n_sweeps", 1)
-    max_sweeps = _check_int(max_sweeps, "max_sweeps", 1)
-    max_iter = _check_int(max_iter, "max_iter", 1)
-    window = _check_int(window, "window", 1)
+    n_chains = check_int(n_chains, "n_chains", 2)
+    n_sweeps = check_int(n_sweeps, "n_sweeps", 1)
+    max_sweeps = check_int(max_sweeps, "max_sweeps", 1)
+    max_iter = check_int(max_iter, "max_iter", 1)
+    window = check_int(window, "window", 1)
     lr = check_positive(learning_rate, "learning_rate")
     l2 = check_nonnegative(l2, "l2")
     l2_h = check_nonnegative(l2_h, "l2_h")

@@ -84,7 +84,13 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import KFold
 
 from maxent._threads import torch_threads
-from maxent._validation import check_nonnegative, check_positive, check_spins, constant_columns
+from maxent._validation import (
+    check_nonnegative,
+    check_positive,
+    check_spins,
+    constant_columns,
+    resolve_device,
+)
 from maxent.data.moments import Moments
 from maxent.fit._base import FitResult, IsingEstimator
 from maxent.fit._likelihood import mean_pseudo_log_likelihood
@@ -94,13 +100,6 @@ __all__ = ["pseudolikelihood", "PseudoLikelihood", "PseudoLikelihoodCV"]
 
 _PENALTIES = ("l2", "l1")
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
-
-
-def _torch_device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} was asked for but CUDA is not available here")
-    return dev
 
 
 _W_FLOOR = 1e-3  # floor on the curvature <sech^2 H_i> in the preconditioner (frozen spins)
@@ -253,7 +252,7 @@ def _fit_pl(
             f"spins {list(const[:10])} are constant: with alpha_h = 0 their field is infinite; "
             "use alpha_h > 0 (or alpha > 0, which sets alpha_h = alpha by default)"
         )
-    obj = _PLObjective(X, m, C, _torch_device(device), _DTYPES[dtype], batch_size)
+    obj = _PLObjective(X, m, C, resolve_device(device), _DTYPES[dtype], batch_size)
     iu = np.triu_indices(N, 1)
     P = iu[0].size
     if h0 is None or J0 is None:

@@ -35,10 +35,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from maxent._validation import check_spins
+from maxent._validation import check_int, check_spins
 from maxent.data.moments import three_point
 from maxent.model.ising import IsingModel
-from maxent.model.sampling import _check_int
 
 __all__ = ["fit_quality", "quality_summary", "plot_fit_quality", "EXACT_QUALITY_SPINS"]
 
@@ -134,16 +133,16 @@ def fit_quality(
     if chain_start not in _CHAIN_STARTS:
         raise ValueError(f"chain_start must be one of {_CHAIN_STARTS}, got {chain_start!r}")
     M = Xf.shape[0]
-    n_model = max(M, 10000) if n_model_samples is None else _check_int(n_model_samples, "n_model_samples", 2)
-    n_triplets = _check_int(n_triplets, "n_triplets", 1)
-    n_overlap_samples = _check_int(n_overlap_samples, "n_overlap_samples", 3)
-    bins = _check_int(bins, "bins", 1)
+    n_model = max(M, 10000) if n_model_samples is None else check_int(n_model_samples, "n_model_samples", 2)
+    n_triplets = check_int(n_triplets, "n_triplets", 1)
+    n_overlap_samples = check_int(n_overlap_samples, "n_overlap_samples", 3)
+    bins = check_int(bins, "bins", 1)
     rng = np.random.default_rng(random_state)
 
     init = None
     start = None if sampler == "exact" else chain_start
     if start == "data":
-        n_chains = min(_check_int(n_chains, "n_chains", 1), n_model)
+        n_chains = min(check_int(n_chains, "n_chains", 1), n_model)
         init = Xf[rng.choice(M, n_chains, replace=n_chains > M)]
     Y = model.sample(
         n_model,

@@ -54,12 +54,11 @@ from scipy.special import logsumexp, xlogy
 
 from maxent._validation import (
     check_fields_couplings,
-    check_nonnegative,
     check_positive,
     check_spin_vector,
     check_spins,
 )
-from maxent.model.bp import BPConvergenceWarning, DenseBP, single_thread_blas
+from maxent.model.bp import BPConvergenceWarning, DenseBP, check_bp_options, single_thread_blas
 from maxent.model.enumerate import check_exact_size, enumerate_states
 
 __all__ = [
@@ -218,16 +217,9 @@ def entropy_landscape(
     grid = _grid(x)
     sweeps = _sweeps(sweep)
     beta = check_positive(beta, "beta")
-    tol = check_positive(tol, "tol")
-    damping = check_nonnegative(damping, "damping")
-    if damping >= 1.0:
-        raise ValueError(f"damping must be in [0, 1), got {damping!r}")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    tol, damping, _, _ = check_bp_options(tol, damping, max_iter, retry_damping)
     if int(extrapolate) != extrapolate or extrapolate < 0:
         raise ValueError(f"extrapolate must be a non-negative integer, got {extrapolate!r}")
-    if retry_damping is not None and not 0.0 < float(retry_damping) < 1.0:
-        raise ValueError(f"retry_damping must be in (0, 1) or None, got {retry_damping!r}")
 
     with single_thread_blas():
         rows = _bp_sweeps(

@@ -96,12 +96,28 @@ from sklearn.exceptions import ConvergenceWarning
 from maxent._threads import single_thread_blas
 from maxent._validation import check_fields_couplings, check_nonnegative, check_positive
 
-__all__ = ["BPResult", "DenseBP", "run_bp", "BPConvergenceWarning", "single_thread_blas"]
+__all__ = ["BPResult", "DenseBP", "run_bp", "BPConvergenceWarning", "check_bp_options", "single_thread_blas"]
 
 #: products of (1 ± v) are used for the fields when sum_k 2|T|/(1-|T|) stays below this
 _PRODUCT_GUARD = 600.0
 #: |tanh J| this close to 1 makes (1) ill-conditioned in float64 (|J| > ~14)
 _MAX_TANH = 1.0 - 1e-12
+
+
+def check_bp_options(
+    tol: float, damping: float, max_iter: int, retry_damping: float | None = None, prefix: str = ""
+) -> tuple[float, float, int, float | None]:
+    """Checked BP options (``prefix`` names them as the caller does, e.g. "bp_"): tol > 0,
+    damping in [0, 1), max_iter a positive integer, retry_damping in (0, 1) or None."""
+    tol = check_positive(tol, f"{prefix}tol")
+    damping = check_nonnegative(damping, f"{prefix}damping")
+    if damping >= 1.0:
+        raise ValueError(f"{prefix}damping must be in [0, 1), got {damping!r}")
+    if int(max_iter) != max_iter or max_iter < 1:
+        raise ValueError(f"{prefix}max_iter must be a positive integer, got {max_iter!r}")
+    if retry_damping is not None and not 0.0 < float(retry_damping) < 1.0:
+        raise ValueError(f"{prefix}retry_damping must be in (0, 1) or None, got {retry_damping!r}")
+    return tol, damping, int(max_iter), retry_damping
 
 
 class BPConvergenceWarning(ConvergenceWarning):
@@ -636,12 +652,7 @@ def run_bp(
     BPResult
     """
     h, J = check_fields_couplings(h, J)
-    tol = check_positive(tol, "tol")
-    damping = check_nonnegative(damping, "damping")
-    if damping >= 1.0:
-        raise ValueError(f"damping must be in [0, 1), got {damping!r}")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    tol, damping, _, _ = check_bp_options(tol, damping, max_iter)
     n = h.shape[0]
     with single_thread_blas():
         solver = DenseBP(J, device=device)

@@ -41,7 +41,7 @@ import math
 import numpy as np
 import torch
 
-from maxent._validation import check_fields_couplings, check_spins
+from maxent._validation import check_fields_couplings, check_int, check_spins, resolve_device
 
 __all__ = ["sample_chains", "PersistentChains", "resolve_device", "torch_generator"]
 
@@ -50,32 +50,11 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 DEFAULT_BLOCK = 64
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """Parse a torch device, refusing CUDA when it is not available (clear error, no fallback)."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available on this machine")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {device!r}; use 'cpu' or 'cuda'")
-    return dev
-
-
 def torch_generator(rng: np.random.Generator, device: torch.device) -> torch.Generator:
     """A torch.Generator on ``device`` seeded by one draw from the numpy Generator ``rng``."""
     gen = torch.Generator(device=device)
     gen.manual_seed(int(rng.integers(0, 2**63 - 1)))
     return gen
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_init(init: object, n_chains: int, n_spins: int) -> np.ndarray:
@@ -149,9 +128,9 @@ class PersistentChains:
         init: np.ndarray | None = None,
         global_flip: bool = False,
     ) -> None:
-        self.n_chains = _check_int(n_chains, "n_chains", 1)
+        self.n_chains = check_int(n_chains, "n_chains", 1)
         self.method = _check_method(method)
-        self.block_size = _check_int(block_size, "block_size", 1)
+        self.block_size = check_int(block_size, "block_size", 1)
         self.global_flip = bool(global_flip)
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
@@ -195,7 +174,7 @@ class PersistentChains:
     @torch.no_grad()
     def run(self, n_sweeps: int = 1) -> None:
         """Advance every chain by ``n_sweeps`` full sequential sweeps (in place)."""
-        n_sweeps = _check_int(n_sweeps, "n_sweeps", 0)
+        n_sweeps = check_int(n_sweeps, "n_sweeps", 0)
         for _ in range(n_sweeps):
             self._sweep()
             if self.global_flip:
@@ -342,10 +321,10 @@ def sample_chains(
     -------
     ndarray, shape (n, N), int8 ±1
     """
-    n = _check_int(n, "n", 1)
-    n_chains = _check_int(n_chains, "n_chains", 1)
-    burn = _check_int(burn, "burn", 0)
-    thin = _check_int(thin, "thin", 1)
+    n = check_int(n, "n", 1)
+    n_chains = check_int(n_chains, "n_chains", 1)
+    burn = check_int(burn, "burn", 0)
+    thin = check_int(thin, "thin", 1)
     _check_method(method)
     if init is not None:
         h, J = check_fields_couplings(h, J)
