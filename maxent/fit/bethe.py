@@ -150,6 +150,8 @@ def _independent_score(moments: Moments) -> float:
     return float(np.sqrt(np.mean(c**2))) if c.size else 0.0
 
 
+# Long by design: one learning loop whose state (parameters, step size, best iterate, history)
+# every step shares; the steps it takes (BP moments, preconditioning) are separate functions.
 def bethe_boltzmann(
     moments: Moments,
     *,

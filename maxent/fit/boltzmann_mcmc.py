@@ -176,6 +176,8 @@ def initial_parameters(
     return h, J
 
 
+# Long by design: one learning loop whose state (chains, parameters, averages, convergence
+# window, history) every step shares; sampling and averaging are separate functions.
 def mcmc_boltzmann(
     moments: Moments,
     *,

@@ -13,13 +13,8 @@ s_i s_j under the model: 2^(N-1) P^2 operations for P = N(N+1)/2 parameters) fin
 each accepted when it lowers the largest gradient component. The fitted model moments match
 the data moments to ``tol`` (max abs, 1e-7 by default) when l2 = 0.
 
-Fast path: the 2^(N-1) states with s_0 = +1 are enumerated once per fit and kept; a state and
-its global flip share the quadratic term q(s) = s^T J s / 2 and have opposite linear terms
-r(s) = ±h^T s, so one pass over half the states with weights e^q cosh r (for Z, C) and
-e^q sinh r (for m) gives everything: two (2^(N-1), N) x (N, N) matrix products per evaluation,
-in float64, in chunks of 2^16 states, with one BLAS thread (the inner dimension is N). At
-N = 20 one evaluation takes ~0.1-0.2 s of CPU time; the states take 80 MB. N is limited to
-``max_spins`` (20 by default, at most 24).
+The model moments come from :class:`maxent.model.enumerate.ExactMoments` (half the states, stored
+once per fit: 80 MB at N = 20). N is limited to ``max_spins`` (20 by default, at most 24).
 
 Constant spins (m_i = ±1) have an infinite maximum-likelihood field: they are refused unless
 l2 > 0, which makes the answer finite (then the fitted moments differ from the data moments by
@@ -44,6 +39,8 @@ __all__ = ["exact_boltzmann", "ExactBoltzmann"]
 _MAX_NEWTON = 20
 
 
+# Long by design: L-BFGS then Newton polishing on one shared state (parameters, moments, history);
+# the moments and the Fisher information come from model.enumerate.
 def exact_boltzmann(
     moments: Moments,
     *,
@@ -229,7 +226,7 @@ class ExactBoltzmann(IsingEstimator):
     h ~ N(0, 0.1^2), M=2e4 exact samples, 3 truths): rmse(J) = 0.0085 ± 0.0006 at N=20,
     beta=0.5 and 0.023 ± 0.006 at beta=1.5. At N=12 the error matches the Cramer-Rao
     prediction from the Fisher information (tests/test_fit_exact.py checks the chi-square law
-    of M dtheta^T F dtheta). Cost at N=20: ~25-60 iterations, 10-30 s of CPU time.
+    of M dtheta^T F dtheta). At N=20 it takes ~25-60 iterations.
     """
 
     def __init__(self, l2: float = 0.0, max_iter: int = 1000, tol: float = 1e-7, max_spins: int = 20) -> None:

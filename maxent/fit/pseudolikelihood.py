@@ -62,12 +62,10 @@ N=100, beta=0.5, M=5e4 Gibbs samples         0.0056 ± 0.0001   --              
 Pseudo-likelihood is statistically almost as efficient as exact maximum likelihood here;
 alpha = 1e-3 and L1 (alpha = 1e-3) give the same errors within ±0.0005 at beta = 0.5.
 
-**Speed** (benchmarks/results/inverse_ising.md; one thread, quiet 2-core CPU, same error as
-the peers): N=100, M=5e4: 1.1 s (float32: 0.55 s) against 17.5 s for one scikit-learn
-LogisticRegression per spin and > 600 s for ConIII's Pseudo; N=300: 9.0 s (5.4 s) against
-139 s; N=20: 0.08 s against 0.36 s and 6.9 s. float32 pays off at large N and weak couplings;
-on strongly coupled data it needs more iterations and can be slower. Larger problems
-(benchmarks/results/pl_scale.md): N=675, M=1e5 and N=2000, M=2e4 in a few minutes.
+**Speed**: benchmarks/bench_inverse_ising.py and bench_pl_scale.py compare it with one
+scikit-learn LogisticRegression per spin and ConIII's Pseudo at the same error (tables in
+benchmarks/results/). float32 pays off at large N and weak couplings; on strongly coupled data it
+needs more iterations.
 """
 
 from __future__ import annotations
@@ -221,6 +219,8 @@ def _check_pl_params(penalty: str, alpha: float, alpha_h: float | None) -> tuple
     return a, ah
 
 
+# Long by design: one L-BFGS / proximal loop whose state (parameters, curvature memory, penalty
+# path, history) every step shares; the objective is the separate _PLObjective.
 def _fit_pl(
     X: np.ndarray,
     m: np.ndarray,

@@ -50,6 +50,8 @@ _CHAIN_STARTS = ("data", "random")
 _VAR_ROWS = 20000
 
 
+# Long by design: argument checks, one model-sampling step, then one block of rows per statistic
+# in the order of the table it returns.
 def fit_quality(
     model: IsingModel,
     X: np.ndarray,

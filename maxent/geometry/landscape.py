@@ -413,6 +413,8 @@ def independent_bound(d: Any) -> Any:
     return float(s) if s.ndim == 0 else s
 
 
+# Long by design: one pass per sweep over the grid, then the hysteresis comparison of the two
+# sweeps; each writes rows of the same table.
 def find_transitions(
     df: pd.DataFrame,
     *,

@@ -77,8 +77,8 @@ All of these are exact on trees (tested to 1e-10 against enumeration).
 
 Backends (``device``). On the CPU the default (None) runs the sweep and the observables as
 compiled numba loops (:mod:`maxent._bp_numba`): one fused pass over the messages per sweep
-instead of about a dozen numpy passes, the same float64 arithmetic (numbers equal to ~1e-14),
-about 3x faster per sweep at N = 675 (0.8 ms against 2.3-3.4 ms). Its products are folded into
+instead of about a dozen numpy passes, the same float64 arithmetic (numbers equal to ~1e-14;
+speed in benchmarks/results/landscape.md). Its products are folded into
 logarithms every few rows, so it needs no atanh fallback for strong couplings. ``"numpy"`` forces
 the numpy kernel (also used when numba is missing). A torch implementation of the same sweep
 runs on CUDA (``device="cuda"``) or on a torch CPU device (``"cpu"``); same numbers.

@@ -117,6 +117,78 @@ def _histogram(acc: np.ndarray, n_bins: int = 10) -> str:
     return "```\n" + "\n".join(lines) + "\n```"
 
 
+def _sampling_texts(
+    samples: WeightSamples, sampling: dict, n_runs: int, draws: int, ess: dict
+) -> tuple[str, str, str]:
+    """Card lines on counts (runs x draws, kept), the accuracy filter and the effective sample count."""
+    min_acc = sampling.get("min_accuracy")
+    n_drawn = int(sampling.get("n_drawn", n_runs * draws))
+    if min_acc is None:
+        counts_txt = f"{n_runs} × {draws} = {samples.n_samples} samples (array `run`: run of each sample)"
+        filter_txt = "none (every drawn network is kept)"
+    else:
+        counts_txt = (
+            f"{n_runs} × {draws} = {n_drawn} drawn; {samples.n_samples} kept "
+            f"({100 * samples.n_samples / max(n_drawn, 1):.1f}%) from {ess['runs']} runs "
+            "(array `run`: run of each sample)"
+        )
+        filter_txt = (
+            f"test accuracy >= {min_acc:g}: {samples.n_samples} of {n_drawn} drawn networks kept, from "
+            f"{ess['runs']} of {n_runs} runs (mean test accuracy drawn "
+            f"{sampling.get('drawn_accuracy_mean', float('nan')):.3f}, kept {samples.accuracy.mean():.3f})"
+        )
+    ess_txt = (
+        f"{ess['effective']:.0f} (independent runs {ess['runs']}, samples {ess['samples']}; mean intra-run "
+        f"correlation of a spin {ess['intra_run_correlation']:.3f}, design effect {ess['design_effect']:.2f})"
+    )
+    return counts_txt, filter_txt, ess_txt
+
+
+def _method_text(method: str, draws: int) -> str:
+    """How the trainer ``method`` made the weights (LR-net draws or STE signs)."""
+    return {
+        "lrnet": (
+            "LR-net (local reparameterization trick): each weight is a ±1 random variable with "
+            "P(w = +1) = sigmoid(theta), theta ~ N(0, init_std²) at start; the pre-activations are "
+            "sampled from their Gaussian approximation during training (Adam). After training, "
+            f"{draws} binary network(s) per run are drawn, w ~ Bernoulli(sigmoid(theta))."
+        ),
+        "ste": (
+            "Deterministic sign weights w = sign(v) of real latent weights v, trained with the "
+            "straight-through estimator (Adam, latent weights clipped to [-1, 1]); one network per run."
+        ),
+    }.get(method, f"method {method!r}")
+
+
+def _symmetry_caveat(widths: list[int], gauge: str) -> str:
+    """The caveat on hidden-unit permutation symmetry (none without a hidden layer)."""
+    if len(widths) == 2:
+        caveat = (
+            "- **No hidden layer.** This network maps inputs to outputs directly: it has no hidden-unit "
+            "permutation symmetry, and every weight is tied to a fixed input and class."
+        )
+    else:
+        caveat = (
+            "- **Permutation symmetry.** Permuting the hidden units of a layer (rows of W_l together "
+            "with the columns of W_{l+1}) leaves the network function unchanged. "
+        )
+        if gauge == "none":
+            caveat += (
+                "These samples keep the raw runs (gauge `none`, as in the reference study): each run "
+                "lands in an arbitrary permutation, so the statistics of interior blocks average over the "
+                "permutation group — which flattens magnetizations and weakens correlations of "
+                "hidden-unit weights. Use gauge `sort` to compare runs in a canonical permutation."
+            )
+        else:
+            caveat += (
+                f"These samples are gauge-fixed (`{gauge}`): every network is mapped to a canonical "
+                "permutation of its hidden units, so statistics are not averaged over the symmetry "
+                "group (but depend on the canonical key chosen)."
+            )
+    return caveat
+
+
+# Long by design: one Markdown template read top to bottom like the card it writes.
 def render_card(
     samples: WeightSamples,
     *,
@@ -160,26 +232,8 @@ def render_card(
     draws = int(meta.get("draws_per_run", max(1, samples.n_samples // max(n_runs, 1))))
     sampling = meta.get("sampling") or {}
     min_acc = sampling.get("min_accuracy")
-    n_drawn = int(sampling.get("n_drawn", n_runs * draws))
     ess = samples.effective_sample_count()
-    if min_acc is None:
-        counts_txt = f"{n_runs} × {draws} = {samples.n_samples} samples (array `run`: run of each sample)"
-        filter_txt = "none (every drawn network is kept)"
-    else:
-        counts_txt = (
-            f"{n_runs} × {draws} = {n_drawn} drawn; {samples.n_samples} kept "
-            f"({100 * samples.n_samples / max(n_drawn, 1):.1f}%) from {ess['runs']} runs "
-            "(array `run`: run of each sample)"
-        )
-        filter_txt = (
-            f"test accuracy >= {min_acc:g}: {samples.n_samples} of {n_drawn} drawn networks kept, from "
-            f"{ess['runs']} of {n_runs} runs (mean test accuracy drawn "
-            f"{sampling.get('drawn_accuracy_mean', float('nan')):.3f}, kept {samples.accuracy.mean():.3f})"
-        )
-    ess_txt = (
-        f"{ess['effective']:.0f} (independent runs {ess['runs']}, samples {ess['samples']}; mean intra-run "
-        f"correlation of a spin {ess['intra_run_correlation']:.3f}, design effect {ess['design_effect']:.2f})"
-    )
+    counts_txt, filter_txt, ess_txt = _sampling_texts(samples, sampling, n_runs, draws, ess)
     n_train = ds.get("n_train", smeta.get("n_train"))
     if regime is None and isinstance(n_train, int):
         regime = "over" if n_train < n_w else "under"
@@ -192,47 +246,14 @@ def render_card(
     versions = meta.get("versions", {})
     heading = title or (f"Weight samples: {name}" if name else "Weight samples")
     pipeline = smeta.get("pipeline")
-    method_txt = {
-        "lrnet": (
-            "LR-net (local reparameterization trick): each weight is a ±1 random variable with "
-            "P(w = +1) = sigmoid(theta), theta ~ N(0, init_std²) at start; the pre-activations are "
-            "sampled from their Gaussian approximation during training (Adam). After training, "
-            f"{draws} binary network(s) per run are drawn, w ~ Bernoulli(sigmoid(theta))."
-        ),
-        "ste": (
-            "Deterministic sign weights w = sign(v) of real latent weights v, trained with the "
-            "straight-through estimator (Adam, latent weights clipped to [-1, 1]); one network per run."
-        ),
-    }.get(method, f"method {method!r}")
+    method_txt = _method_text(method, draws)
     trainer_rows = "\n".join(f"| {k} | {v} |" for k, v in cfg.items() if k != "widths")
     expl = ds.get("explained_variance_ratio")
     expl_txt = f" (together {100 * float(np.sum(expl)):.1f}% of the pixel variance)" if expl else ""
     acc = samples.accuracy
     tr = samples.train_accuracy
 
-    if len(widths) == 2:
-        symmetry_caveat = (
-            "- **No hidden layer.** This network maps inputs to outputs directly: it has no hidden-unit "
-            "permutation symmetry, and every weight is tied to a fixed input and class."
-        )
-    else:
-        symmetry_caveat = (
-            "- **Permutation symmetry.** Permuting the hidden units of a layer (rows of W_l together "
-            "with the columns of W_{l+1}) leaves the network function unchanged. "
-        )
-        if gauge == "none":
-            symmetry_caveat += (
-                "These samples keep the raw runs (gauge `none`, as in the reference study): each run "
-                "lands in an arbitrary permutation, so the statistics of interior blocks average over the "
-                "permutation group — which flattens magnetizations and weakens correlations of "
-                "hidden-unit weights. Use gauge `sort` to compare runs in a canonical permutation."
-            )
-        else:
-            symmetry_caveat += (
-                f"These samples are gauge-fixed (`{gauge}`): every network is mapped to a canonical "
-                "permutation of its hidden units, so statistics are not averaged over the symmetry "
-                "group (but depend on the canonical key chosen)."
-            )
+    symmetry_caveat = _symmetry_caveat(widths, gauge)
     subsample = f"{ds.get('subsample', '?')} {ds.get('seed', '?')}"
 
     lines = [

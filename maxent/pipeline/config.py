@@ -87,6 +87,7 @@ arguments and are checked against them when the pipeline is planned.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -519,17 +520,14 @@ def _convert(value: Any, tp: Any, at: str) -> Any:
     """Convert a YAML value to type ``tp`` (dataclass, containers, scalars), or raise ConfigError."""
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
-        errors = []
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
         for arg in args:
             if arg is type(None):
                 continue
-            try:
+            with contextlib.suppress(ConfigError):  # the next member of the union may fit
                 return _convert(value, arg, at)
-            except ConfigError as exc:
-                errors.append(str(exc))
         raise ConfigError(f"{at} must be {_type_name(tp)}, got {value!r}")
     if dataclasses.is_dataclass(tp):
         return _build(tp, value, at)

@@ -77,6 +77,7 @@ def _use_agg() -> None:
         matplotlib.use("Agg")
 
 
+# Long by design: one (path, key, writer) per figure, in the order of the report.
 def figure_writers(
     res: Results, key: Callable[..., str]
 ) -> Iterator[tuple[str, str, Callable[[Path], None]]]:
@@ -255,8 +256,6 @@ def render_report(res: Results) -> str:
     """The Markdown report of a run's results (deterministic given them; :meth:`Results.load`
     reads them back from OUT, so the report can be rebuilt without the cache)."""
     cfg = res.config
-    T = res.tables
-    fig = cfg.outputs.figures
     out: list[str] = []
     add = out.append
     from maxent.pipeline.config import config_hash
@@ -269,8 +268,27 @@ def render_report(res: Results) -> str:
         f"({cfg.dataset.n_components} PCA inputs); seed {cfg.seed}; device `{cfg.device}`. "
         "Convention: P(s) ∝ exp(Σ_{i<j} J_ij s_i s_j + Σ_i h_i s_i), s = ±1, β = 1.\n"
     )
+    for section in (
+        _section_what_ran,
+        _section_conclusions,
+        _section_samples,
+        _section_fit_quality,
+        _section_landscapes,
+        _section_clustering,
+        _section_liquidity,
+        _section_failures,
+        _section_files,
+    ):
+        out += section(res)
+    return "\n".join(out)
 
-    # ---- what ran
+
+def _section_what_ran(res: Results) -> list[str]:
+    """Settings, estimators, fits and the geometry options of the run."""
+    cfg = res.config
+    T = res.tables
+    out: list[str] = []
+    add = out.append
     add("## What ran\n")
     rows = []
     for s in cfg.settings:
@@ -316,20 +334,43 @@ def render_report(res: Results) -> str:
             f"Clustering: TAP equations from {cfg.clustering.n_starts} random starts per block; overlap "
             f"distribution of up to {cfg.clustering.max_samples} samples per setting.\n"
         )
+    return out
 
-    # ---- conclusions
+
+def _section_conclusions(res: Results) -> list[str]:
+    """Every claim with its interval, null and verdict."""
+    cfg = res.config
+    T = res.tables
+    fig = cfg.outputs.figures
+    out: list[str] = []
+    add = out.append
     if "claims" in T:
         add(render_conclusions(T["claims"], cfg.claims))
         if fig and "claims_curve" in T and len(T["claims_curve"]):
             add("![sample-size curve](figures/claims_curve.png)\n")
+    return out
 
-    # ---- samples
+
+def _section_samples(res: Results) -> list[str]:
+    """Accuracy distribution and data cards."""
+    cfg = res.config
+    fig = cfg.outputs.figures
+    out: list[str] = []
+    add = out.append
     add("## Weight samples\n")
     if fig:
         add("![accuracy distribution](figures/accuracy.png)\n")
     add("Data cards: " + ", ".join(f"[{s.name}](data_cards/{s.name}.md)" for s in cfg.settings) + ".\n")
+    return out
 
-    # ---- fit quality
+
+def _section_fit_quality(res: Results) -> list[str]:
+    """Held-out checks of the fits."""
+    cfg = res.config
+    T = res.tables
+    fig = cfg.outputs.figures
+    out: list[str] = []
+    add = out.append
     if "fit_quality" in T:
         add("## Fit quality\n")
         add(
@@ -341,8 +382,16 @@ def render_report(res: Results) -> str:
         if fig:
             for sq, b in res.quality_blocks():
                 add(f"![fit quality {sq} {b}](figures/fit_quality_{sq}_{b}.png)\n")
+    return out
 
-    # ---- landscapes
+
+def _section_landscapes(res: Results) -> list[str]:
+    """Entropy landscapes s(d), convergence and first-order jumps."""
+    cfg = res.config
+    T = res.tables
+    fig = cfg.outputs.figures
+    out: list[str] = []
+    add = out.append
     if "landscape" in T:
         add("## Entropy landscapes\n")
         add(
@@ -381,8 +430,16 @@ def render_report(res: Results) -> str:
             for s in cfg.settings:
                 add(f"![landscape {s.name}](figures/landscape_{s.name}.png)\n")
                 add(f"![d(x) {s.name}](figures/distance_{s.name}.png)\n")
+    return out
 
-    # ---- clustering
+
+def _section_clustering(res: Results) -> list[str]:
+    """TAP states and the overlap distribution."""
+    cfg = res.config
+    T = res.tables
+    fig = cfg.outputs.figures
+    out: list[str] = []
+    add = out.append
     if "tap" in T:
         add("## Clustering structure\n")
         tap = T["tap"]
@@ -400,8 +457,16 @@ def render_report(res: Results) -> str:
         add("Overlap distribution P(q) of the weight samples, q_ab = (1/N) Σ_i s_i^a s_i^b, per block:\n")
         if fig:
             add(" ".join(f"![P(q) {s.name}](figures/overlap_{s.name}.png)" for s in cfg.settings) + "\n")
+    return out
 
-    # ---- liquidity
+
+def _section_liquidity(res: Results) -> list[str]:
+    """The per-block liquidity table (descriptive)."""
+    cfg = res.config
+    T = res.tables
+    fig = cfg.outputs.figures
+    out: list[str] = []
+    add = out.append
     if "liquidity" in T:
         add("## Liquid-like layers\n")
         liq = T["liquidity"]
@@ -417,8 +482,13 @@ def render_report(res: Results) -> str:
         add(markdown_table(liq) + "\n")
         if fig:
             add("![liquidity profile](figures/liquidity.png)\n")
+    return out
 
-    # ---- failures
+
+def _section_failures(res: Results) -> list[str]:
+    """Failed tasks and outputs left alone."""
+    out: list[str] = []
+    add = out.append
     failures = res.failures
     if failures:
         add("## Failures\n")
@@ -431,8 +501,15 @@ def render_report(res: Results) -> str:
     if skipped:
         add("Not written, because a file that maxent did not write is there: ")
         add(", ".join(f"`{rel}`" for rel in sorted(skipped)) + "\n")
+    return out
 
-    # ---- files and timing
+
+def _section_files(res: Results) -> list[str]:
+    """Figure failures, files written, compute time."""
+    cfg = res.config
+    T = res.tables
+    out: list[str] = []
+    add = out.append
     if res.figure_failures:
         add("## Figures that failed\n")
         add("\n".join(f"- `{rel}`: {err}" for rel, err in res.figure_failures.items()) + "\n")
@@ -451,7 +528,7 @@ def render_report(res: Results) -> str:
         "nothing on later runs):\n"
     )
     add(markdown_table(res.compute_times) + "\n")
-    return "\n".join(out)
+    return out
 
 
 def _quality_summary(fq: pd.DataFrame) -> pd.DataFrame:

@@ -183,8 +183,7 @@ def _task_tap(model: IsingModel, n_starts: int, seed: int) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unconverged starts are flagged in the table
         res = tap_states(model, n_starts, random_state=seed)
-    table = res.table if hasattr(res, "table") else res
-    return {"tap": table.reset_index(drop=True)}
+    return {"tap": res.table.reset_index(drop=True)}
 
 
 def _task_overlap(X: np.ndarray) -> dict[str, Any]:
