@@ -1,0 +1,1 @@
+"""Function sensitivity to dilution and binarization (see the modules)."""
