@@ -26,7 +26,15 @@ from maxent.companion.sensitivity._checks import (
 from maxent.companion.sensitivity.perturb import perturb, weight_correlation
 from maxent.companion.sensitivity.theory import overlap_recursion
 
-__all__ = ["activate", "overlap", "layer_step", "simulate_overlaps", "finite_size_table"]
+__all__ = [
+    "activate",
+    "overlap",
+    "layer_step",
+    "simulate_overlaps",
+    "finite_size_table",
+    "random_network_overlaps",
+    "DEFAULT_CONDITIONS",
+]
 
 
 def activate(h: np.ndarray, activation: str) -> np.ndarray:
@@ -184,3 +192,30 @@ def finite_size_table(
                 }
             )
     return pd.DataFrame(rows)
+
+
+DEFAULT_CONDITIONS: tuple[tuple[str, str, float | None], ...] = (
+    ("sign", "dilution", 0.5),
+    ("sign", "binarization", None),
+    ("relu", "dilution", 0.5),
+    ("relu", "binarization", None),
+)
+
+
+def random_network_overlaps(
+    conditions: tuple[tuple[str, str, float | None], ...] = DEFAULT_CONDITIONS,
+    *,
+    widths: tuple[int, ...] = (100, 200, 500, 1000, 2000),
+    depth: int = 6,
+    n_inputs: int = 32,
+    random_state: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """:func:`finite_size_table` for several (activation, perturbation, level) conditions, concatenated."""
+    rng = np.random.default_rng(random_state)
+    return pd.concat(
+        [
+            finite_size_table(act, pert, lev, widths=widths, depth=depth, n_inputs=n_inputs, random_state=rng)
+            for act, pert, lev in conditions
+        ],
+        ignore_index=True,
+    )
