@@ -276,9 +276,10 @@ def tilted_tails(
     scgf_table : DataFrame, one row per theta: theta, lambda_sim (mean over repeats), lambda_sem,
         lambda_theory, error (lambda_sim - lambda_theory), ess (mean final effective sample size),
         width, depth, activation, perturbation, rho.
-    rate_table : DataFrame, one row per bin with at least ``min_count`` particles under the
-        best-covering theta: q (bin centre), rate_sim = -(1/N) ln(P(bin) / bin width) (P pooled
-        over the repeats), rate_theory (Phi_L at the bin centre, interpolated),
+    rate_table : DataFrame, one row per bin (sign: bins of whole lattice cells of q, spacing 2/N)
+        with at least ``min_count`` particles under the best-covering theta: q (bin centre),
+        rate_sim = -(1/N) ln(P(bin) / bin width) (P pooled over the repeats),
+        rate_theory (Phi_L at the bin centre, interpolated),
         theta (the tilt used), count, width, depth, activation, perturbation, rho.
     """
     rho = weight_correlation(perturbation, level)
@@ -287,8 +288,13 @@ def tilted_tails(
     rng = np.random.default_rng(random_state)
     theory = path_rate(activation, rho, depth)
     phi_L = theory.rates[-1]
-    lo = -1.0 if activation == "sign" else 0.0
-    edges = np.linspace(lo, 1.0, check_int(n_bins, "n_bins", 2) + 1)
+    n_bins = check_int(n_bins, "n_bins", 2)
+    if activation == "sign":
+        # q lives on the lattice -1, -1 + 2/N, ..., 1: bins hold the same number of lattice points
+        step = max(1, int(round(width / n_bins))) * 2.0 / width
+        edges = np.arange(-1.0 - 1.0 / width, 1.0 + 1.0 / width + step, step)
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
     centres = 0.5 * (edges[1:] + edges[:-1])
     bw = edges[1] - edges[0]
     scgf_rows, best = [], {}
