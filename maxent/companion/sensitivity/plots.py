@@ -95,7 +95,7 @@ def plot_rate_functions(table: pd.DataFrame) -> Figure:
     for ax, (key, g) in zip(axes, groups, strict=False):
         th = g.drop_duplicates("q").sort_values("q")
         ax.plot(th["q"], th["rate_theory"], "k-", lw=1.5, label="theory Phi_L")
-        for w, gw in g.groupby("width"):
+        for w, gw in g.dropna(subset=["rate_sim"]).groupby("width"):
             ax.plot(gw["q"], gw["rate_sim"], "o", ms=3, label=f"tilted sim N={w}")
         ax.set(title=_title(key), xlabel="q_L", ylabel="rate")
     axes[0].legend(fontsize=7)

@@ -276,9 +276,9 @@ def tilted_tails(
     scgf_table : DataFrame, one row per theta: theta, lambda_sim (mean over repeats), lambda_sem,
         lambda_theory, error (lambda_sim - lambda_theory), ess (mean final effective sample size),
         width, depth, activation, perturbation, rho.
-    rate_table : DataFrame, one row per bin (sign: bins of whole lattice cells of q, spacing 2/N)
-        with at least ``min_count`` particles under the best-covering theta: q (bin centre),
-        rate_sim = -(1/N) ln(P(bin) / bin width) (P pooled over the repeats),
+    rate_table : DataFrame, one row per bin (sign: bins of whole lattice cells of q, spacing 2/N):
+        q (bin centre), rate_sim = -(1/N) ln(P(bin) / bin width) (P pooled over the repeats, from
+        the theta that put the most particles into the bin; NaN where no theta put ``min_count``),
         rate_theory (Phi_L at the bin centre, interpolated),
         theta (the tilt used), count, width, depth, activation, perturbation, rho.
     """
@@ -339,14 +339,18 @@ def tilted_tails(
         "rho": rho,
     }
     scgf_table = pd.DataFrame(scgf_rows).assign(**common)
-    rate_rows = [
-        {
-            "q": float(centres[b]),
-            "rate_sim": -(lp - np.log(bw)) / width,
-            "rate_theory": float(np.interp(centres[b], theory.grid, phi_L)),
-            "theta": th,
-            "count": c,
-        }
-        for b, (c, th, lp) in sorted(best.items())
-    ]
+    rate_rows = []
+    for b, centre in enumerate(
+        centres
+    ):  # one row per bin: the theory everywhere, the simulation where covered
+        count, th, lp = best.get(b, (0, np.nan, np.nan))
+        rate_rows.append(
+            {
+                "q": float(centre),
+                "rate_sim": -(lp - np.log(bw)) / width if count else np.nan,
+                "rate_theory": float(np.interp(centre, theory.grid, phi_L)),
+                "theta": th,
+                "count": count,
+            }
+        )
     return scgf_table, pd.DataFrame(rate_rows).assign(**common)
