@@ -158,6 +158,9 @@ def test_bad_arguments():
         per_network_sensitivity(smp, ds, n_draws=0)
     with pytest.raises(ValueError, match="lacks columns"):
         summarize_sensitivity(pd.DataFrame({"value": [1.0]}))
+    per = per_network_sensitivity(smp, ds, blocks=("W1",), n_draws=1)
+    with pytest.raises(ValueError, match="duplicate"):
+        summarize_sensitivity(pd.concat([per, per]))
     with pytest.raises(ValueError, match="reference block"):
         block_contrasts(per_network_sensitivity(smp, ds, blocks=("W1",), n_draws=1), reference="W2")
 

@@ -205,6 +205,8 @@ def _wide(per_network: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     missing = [c for c in ["sample", "run", "value", *_KEYS] if c not in per_network.columns]
     if missing:
         raise ValueError(f"per_network table lacks columns {missing} (make it with per_network_sensitivity)")
+    if per_network.duplicated(["sample", *_KEYS]).any():
+        raise ValueError("per_network table has duplicate (sample, condition) rows; concatenated tables?")
     wide = per_network.pivot_table(index="sample", columns=_KEYS, values="value", aggfunc="first")
     if wide.isna().any().any():
         raise ValueError("per_network table is incomplete: every sample needs every condition")
