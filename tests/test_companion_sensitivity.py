@@ -351,3 +351,23 @@ def test_scgf_and_tails_against_tilted_simulation(act, pert, level):
     assert np.all(np.abs(tails["rate_sim"] - tails["rate_theory"]) < np.log(N) / N + 0.02), tails
     # the probabilities reached: exp(-N * rate) far below what plain sampling of 600 networks sees
     assert tails["rate_sim"].max() * N > np.log(600) + 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.0, 0.95), st.floats(0.0, 0.97), st.floats(-0.97, 0.97))
+def test_layer_rates_are_nonnegative_and_vanish_at_the_kernel(r, q_relu, q_sign):
+    assert float(relu_layer_rate(arccos_kernel(r), r)) == pytest.approx(0.0, abs=1e-9)
+    assert float(relu_layer_rate(q_relu, r)) >= -1e-12
+    assert float(sign_layer_rate(sign_kernel(r), r)) == pytest.approx(0.0, abs=1e-12)
+    assert float(sign_layer_rate(q_sign, r)) >= 0.0
+
+
+def test_path_rate_bad_input():
+    with pytest.raises(ValueError, match="strictly increasing"):
+        path_rate("sign", 0.5, 2, grid=np.array([0.0, 0.5, 0.2, 0.9]))
+    with pytest.raises(ValueError, match="inside \\[0, 1\\)"):
+        path_rate("relu", 0.5, 2, grid=np.linspace(0, 1, 11))
+    with pytest.raises(ValueError, match="NaN"):
+        path_rate("sign", 0.5, 2, grid=np.array([0.0, np.nan, 0.5]))
+    with pytest.raises(ValueError, match=r"rho must lie in \(0, 1\)"):
+        path_rate("sign", 1.0, 2)  # an unperturbed network has no fluctuations of q
