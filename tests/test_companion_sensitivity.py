@@ -371,3 +371,46 @@ def test_path_rate_bad_input():
         path_rate("sign", 0.5, 2, grid=np.array([0.0, np.nan, 0.5]))
     with pytest.raises(ValueError, match=r"rho must lie in \(0, 1\)"):
         path_rate("sign", 1.0, 2)  # an unperturbed network has no fluctuations of q
+
+
+def _relu_cgf3(t: np.ndarray, r: float) -> float:
+    """ln E exp(t1 phi phi' + t2 phi^2 + t3 phi'^2), phi = relu, by the same quadrant integrals."""
+    from maxent.companion.sensitivity.large_deviations import _quadrant_integral
+
+    t1, t2, t3 = t
+    a = 1 / (1 - r * r)
+    m11, m22, m12 = a - 2 * t2, a - 2 * t3, -a * r - t1
+    if m11 <= 0 or m22 <= 0 or m12 / np.sqrt(m11 * m22) <= -1:
+        return np.inf
+    Q = _quadrant_integral
+    total = Q(m11, m22, m12) + Q(m11, a, a * r) + Q(a, m22, a * r) + Q(a, a, -a * r)
+    return float(np.log(total) - np.log(2 * np.pi * np.sqrt(1 - r * r)))
+
+
+# upper tail: the reduction is not guaranteed by convexity, checked here (~10 s); lower tail: exact
+# by convex duality, so its numerical check is the slow variant
+@pytest.mark.parametrize(("q", "r"), [(0.9, 0.5), pytest.param(0.3, 0.6, marks=pytest.mark.slow)])
+def test_relu_rate_symmetric_reduction_equals_full_contraction(q, r):
+    """I(q | r) = inf_{B, C} Lambda3*(q sqrt(BC), B, C) (3-D Legendre transform, asymmetric B != C
+    allowed) equals the one-parameter symmetric formula, upper (q = 0.9) and lower (q = 0.3) tail."""
+    from scipy.optimize import minimize
+
+    def legendre(x):
+        def f(t):
+            lam = _relu_cgf3(t, r)
+            return -(t @ x - lam) if np.isfinite(lam) else 1e6
+
+        return -minimize(f, np.zeros(3), method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-12}).fun
+
+    def g(p):  # B = e^{p0 + p1}, C = e^{p0 - p1}, A = q sqrt(BC)
+        return legendre(np.array([q * np.exp(p[0]), np.exp(p[0] + p[1]), np.exp(p[0] - p[1])]))
+
+    best = min(
+        (
+            minimize(g, np.array([np.log(0.5), v0]), method="Nelder-Mead", options={"maxiter": 400})
+            for v0 in (0.3, -0.3)
+        ),
+        key=lambda res: res.fun,
+    )
+    assert abs(best.x[1]) < 0.02  # the optimum is symmetric, B = C
+    assert best.fun == pytest.approx(float(relu_layer_rate(q, r)), abs=1e-5)
