@@ -219,3 +219,14 @@ def test_figures(setup):
         plot_overlap_depth(summ)
     with pytest.raises(ValueError, match="no rows of metric"):
         plot_trained_sensitivity(summ, "loss")
+
+
+def test_shuffled_null_keeps_magnetizations_and_runs():
+    from maxent.companion.sensitivity import shuffled_null
+
+    smp = _samples(M=12, draws=2, seed=5)
+    null = shuffled_null(smp, random_state=0)
+    np.testing.assert_array_equal(np.sort(null.spins, axis=0), np.sort(smp.spins, axis=0))
+    np.testing.assert_array_equal(null.run, smp.run)
+    assert not np.array_equal(null.spins, smp.spins)
+    assert np.isnan(null.accuracy).all() and null.meta["null"] == "column_shuffle"

@@ -31,7 +31,9 @@ n_draws=4, perturbations=("dilution", "flip"), blocks=None, level=0.95) -> DataF
     For contrasts, call ``per_network_sensitivity`` once, then ``summarize_sensitivity`` and
     ``block_contrasts(per, reference="W2")`` (columns reference, block, perturbation, rho, metric,
     difference, ci_low, ci_high, se, excludes_zero, n_runs); figure ``plot_block_contrasts``.
-    Cost: ~8 s for 384 networks of 20-15-15-10 on 360 test inputs (4 draws, 2 x 4 levels, 3 blocks).
+    Cost: ~8.6 s for 384 networks of 20-15-15-10 on 360 test inputs (4 draws, 2 x 4 levels, 3
+    blocks), bootstrap and contrasts 0.4 s. ``shuffled_null(samples)`` gives the column-shuffled
+    ensemble to run the same stage on (architecture vs learned structure).
 
 ``random_network_overlaps(conditions, *, widths, depth, n_inputs, random_state) -> DataFrame``
     theory vs simulation of q_l (columns activation, perturbation, level, rho, width, layer,
@@ -41,6 +43,15 @@ n_draws=4, perturbations=("dilution", "flip"), blocks=None, level=0.95) -> DataF
 ``tilted_tails(activation, perturbation, level, *, thetas, width, depth, n_particles, n_repeats,
 random_state) -> (scgf_table, rate_table)``
     large deviations, theory vs tilted simulation; figures ``plot_scgf``, ``plot_rate_functions``.
+
+Measured accuracy (benchmarks/bench_sensitivity.py, 2-core CPU)
+---------------------------------------------------------------
+* mean field vs simulation, depth 6: rms single-network error 0.07-0.11 at N = 100 and
+  0.017-0.023 at N = 2000, log-log slope -0.48 to -0.51 (1/sqrt(N)); |bias of the mean| <= 0.022.
+* large deviations, depth 3, theta in [-3, 3]: max |lambda_N - lambda| 0.004-0.015 (sampler sem
+  0.002-0.005; ReLU 0.014 -> 0.004 from N = 50 to 200); -(1/N) ln P - Phi_L averages -0.025 to
+  -0.038 at N = 50 and -0.012 to -0.015 at N = 200 (the O(ln N / N) prefactor, ln N / 2N = 0.039
+  and 0.013); tails reached: P ~ 1e-53 (sign) and 1e-26 (ReLU) at N = 200.
 """
 
 from maxent.companion.sensitivity.large_deviations import (
@@ -72,6 +83,7 @@ from maxent.companion.sensitivity.trained import (
     block_contrasts,
     mean_network_binarization,
     per_network_sensitivity,
+    shuffled_null,
     summarize_sensitivity,
     trained_sensitivity,
 )
@@ -103,6 +115,7 @@ __all__ = [
     "scgf",
     "sign_kernel",
     "sign_layer_rate",
+    "shuffled_null",
     "simulate_overlaps",
     "summarize_sensitivity",
     "tilted_run",

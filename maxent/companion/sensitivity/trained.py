@@ -52,6 +52,7 @@ __all__ = [
     "block_contrasts",
     "trained_sensitivity",
     "mean_network_binarization",
+    "shuffled_null",
 ]
 
 TRAINED_PERTURBATIONS = ("dilution", "flip")
@@ -307,6 +308,24 @@ def block_contrasts(
     out["excludes_zero"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
     out["n_runs"] = res.n_runs
     return out.sort_values(["perturbation", "block", "rho"], ignore_index=True)
+
+
+def shuffled_null(
+    samples: WeightSamples, *, random_state: int | np.random.Generator | None = None
+) -> WeightSamples:
+    """Column-shuffled copy of the samples (:func:`maxent.stats.nulls.column_shuffle`, run-level).
+
+    Every weight keeps its magnetization across runs; the coordination between weights that
+    training built is destroyed. Running the stage on it tells architecture (block size, fan-in,
+    position) from learned structure: a block ordering that the null shows too is architectural.
+    Accuracies are set to NaN (the shuffled networks were never evaluated).
+    """
+    from maxent.stats.nulls import column_shuffle
+
+    spins = column_shuffle(samples.spins, groups=samples.run, random_state=random_state)
+    nan = np.full(samples.n_samples, np.nan)
+    meta = {**samples.meta, "null": "column_shuffle"}
+    return WeightSamples(spins, samples.widths, nan, nan.copy(), samples.run.copy(), meta)
 
 
 def trained_sensitivity(
