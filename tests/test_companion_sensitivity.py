@@ -414,3 +414,19 @@ def test_relu_rate_symmetric_reduction_equals_full_contraction(q, r):
     )
     assert abs(best.x[1]) < 0.02  # the optimum is symmetric, B = C
     assert best.fun == pytest.approx(float(relu_layer_rate(q, r)), abs=1e-5)
+
+
+def test_tilted_bad_input_and_plain_limit():
+    with pytest.raises(ValueError, match="theta"):
+        tilted_run("sign", "dilution", 0.5, theta=np.nan, width=10, depth=2)
+    with pytest.raises(ValueError, match="n_particles"):
+        tilted_run("sign", "dilution", 0.5, theta=0.0, width=10, depth=2, n_particles=1)
+    with pytest.raises(ValueError, match="keep probability"):
+        tilted_run("relu", "dilution", 0.0, theta=0.0, width=10, depth=2)
+    # theta = 0: the twist is (numerically) trivial, Z = 1 and the particles are plain samples
+    run = tilted_run(
+        "relu", "binarization", None, theta=0.0, width=40, depth=2, n_particles=400, random_state=0
+    )
+    assert run.scgf == pytest.approx(0.0, abs=1e-6)
+    assert run.ess > 390
+    assert run.q.mean() == pytest.approx(overlap_recursion("relu", np.sqrt(2 / np.pi), 2)[-1], abs=0.02)
