@@ -268,23 +268,17 @@ def block_contrasts(
     if reference not in blocks or len(blocks) < 2:
         raise ValueError(f"reference block {reference!r} and at least one other block needed; have {blocks}")
     wide, runs = _wide(sub)
-    cols = []
-    for (block, pert, rho, _strength, _m), _ in wide.items():
-        if block != reference:
-            ref = [c for c in wide.columns if c[0] == reference and c[1] == pert and c[2] == rho]
-            cols.append(
-                (
-                    reference,
-                    block,
-                    pert,
-                    rho,
-                    wide.columns.get_loc(ref[0]),
-                    wide.columns.get_loc((block, pert, rho, _strength, _m)),
-                )
-            )
+    position = {(c[0], c[1], c[2]): k for k, c in enumerate(wide.columns)}  # (block, perturbation, rho)
+    cols = []  # (block, perturbation, rho, column of the reference, column of the block)
+    for (block, pert, rho), k in position.items():
+        if block == reference:
+            continue
+        if (reference, pert, rho) not in position:
+            raise ValueError(f"the reference block {reference!r} lacks the condition ({pert}, rho={rho})")
+        cols.append((block, pert, rho, position[(reference, pert, rho)], k))
     V = wide.to_numpy()
-    ia = np.array([c[4] for c in cols])
-    ib = np.array([c[5] for c in cols])
+    ia = np.array([c[3] for c in cols])
+    ib = np.array([c[4] for c in cols])
     res = run_bootstrap(
         lambda rows: V[rows][:, ia].mean(axis=0) - V[rows][:, ib].mean(axis=0),
         runs,
@@ -294,10 +288,10 @@ def block_contrasts(
     )
     out = pd.DataFrame(
         {
-            "reference": [c[0] for c in cols],
-            "block": [c[1] for c in cols],
-            "perturbation": [c[2] for c in cols],
-            "rho": [c[3] for c in cols],
+            "reference": reference,
+            "block": [c[0] for c in cols],
+            "perturbation": [c[1] for c in cols],
+            "rho": [c[2] for c in cols],
             "metric": metric,
             "difference": res.value,
             "ci_low": res.ci_low,
