@@ -230,3 +230,11 @@ def test_shuffled_null_keeps_magnetizations_and_runs():
     np.testing.assert_array_equal(null.run, smp.run)
     assert not np.array_equal(null.spins, smp.spins)
     assert np.isnan(null.accuracy).all() and null.meta["null"] == "column_shuffle"
+
+
+def test_chunking_does_not_change_the_result(setup):
+    ds, smp, per = setup
+    small = per_network_sensitivity(
+        smp, ds, levels=(0.8, 0.4), n_draws=3, seed=1, max_floats=1
+    )  # 1 network/chunk
+    pd.testing.assert_frame_equal(small, per)

@@ -99,6 +99,7 @@ def per_network_sensitivity(
     n_draws: int = 4,
     slope: float | None = None,
     seed: int = 0,
+    max_floats: int = 2**25,
 ) -> pd.DataFrame:
     """Accuracy, agreement and logit overlap of every perturbed network (tidy, one row per value).
 
@@ -119,6 +120,10 @@ def per_network_sensitivity(
         Leaky-ReLU slope (default: the trainer's, from samples.meta, else 0.1).
     seed : int
         Seed of the perturbation draws.
+    max_floats : int
+        Memory bound: networks are processed in chunks whose activations (chunk x n_draws x test
+        inputs x widest layer, float32) stay near this many numbers. The perturbations are drawn
+        for all networks at once, so the result does not depend on the chunking.
 
     Returns
     -------
@@ -143,59 +148,63 @@ def per_network_sensitivity(
         raise ValueError(f"unknown or no blocks {unknown}; available: {names}")
     n_draws = check_int(n_draws, "n_draws", 1)
     s = _slope(samples, slope)
+    max_floats = check_int(max_floats, "max_floats", 1)
     rng = np.random.default_rng(seed)
     M = samples.n_samples
     weights = [np.asarray(W, dtype=np.float32) for W in spins_to_weights(samples.spins, samples.widths)]
     X = torch.tensor(dataset.X_test)
     y = torch.tensor(dataset.y_test)
-    with torch.no_grad():
-        base = forward([torch.from_numpy(W) for W in weights], X, s)  # (M, P, C)
-        base_rep = base.repeat_interleave(n_draws, dim=0)
-        base_metrics = _metrics(base, base, y)
-    sample_idx = np.arange(M)
-    frames = []
-
-    def add(block: str, pert: str, rho: float, strength: float, met: dict[str, np.ndarray]) -> None:
-        for name in METRICS:
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "sample": sample_idx,
-                        "run": samples.run,
-                        "block": block,
-                        "perturbation": pert,
-                        "rho": rho,
-                        "strength": strength,
-                        "metric": name,
-                        "value": met[name],
-                    }
-                )
-            )
-
-    for block in blocks:  # loops over blocks, perturbations and levels; networks are batched
+    # networks per chunk: keep (chunk * n_draws) x P x max width activations near max_floats
+    chunk = max(1, int(max_floats) // (n_draws * X.shape[0] * max(samples.widths)))
+    conditions = [(block, pert, 1.0) for block in blocks for pert in perturbations]
+    conditions += [
+        (block, pert, float(rho)) for block in blocks for pert in perturbations for rho in rhos if rho < 1
+    ]
+    values = {(c, name): np.empty(M) for c in conditions for name in METRICS}
+    for block, pert, rho in conditions:  # loop over conditions; networks x draws are batched
         layer = names.index(block)
-        for pert in perturbations:
-            add(block, pert, 1.0, 1.0 if pert == "dilution" else 0.0, base_metrics)
-            for rho in rhos[rhos < 1.0]:
-                strength = level_for_rho(pert, float(rho))
-                W = np.repeat(weights[layer], n_draws, axis=0)
-                Wp = (
-                    dilute(W, strength, rng, rescale=False)
-                    if pert == "dilution"
-                    else flip_signs(W, strength, rng)
-                )
-                ws = [torch.from_numpy(np.repeat(V, n_draws, axis=0)) for V in weights]
-                ws[layer] = torch.from_numpy(np.ascontiguousarray(Wp, dtype=np.float32))
-                with torch.no_grad():
+        Wp = None
+        if rho < 1.0:  # one draw of the perturbed block for all networks: results do not depend on chunking
+            strength = level_for_rho(pert, rho)
+            W = np.repeat(weights[layer], n_draws, axis=0)
+            Wp = (
+                dilute(W, strength, rng, rescale=False)
+                if pert == "dilution"
+                else flip_signs(W, strength, rng)
+            )
+            Wp = np.ascontiguousarray(Wp, dtype=np.float32)
+        for start in range(0, M, chunk):  # memory chunks of networks
+            rows = slice(start, min(M, start + chunk))
+            S = rows.stop - rows.start
+            ws0 = [torch.from_numpy(np.ascontiguousarray(W[rows])) for W in weights]
+            with torch.no_grad():
+                base = forward(ws0, X, s)  # (S, P, C)
+                if Wp is None:
+                    met = _metrics(base, base, y)
+                else:
+                    ws = [W.repeat_interleave(n_draws, dim=0) for W in ws0]
+                    ws[layer] = torch.from_numpy(Wp[rows.start * n_draws : rows.stop * n_draws])
                     logits = forward(ws, X, s)
-                met = _metrics(logits, base_rep, y)
-                add(
-                    block,
-                    pert,
-                    float(rho),
-                    strength,
-                    {k: v.reshape(M, n_draws).mean(axis=1) for k, v in met.items()},
-                )
+                    met = _metrics(logits, base.repeat_interleave(n_draws, dim=0), y)
+                    met = {k: v.reshape(S, n_draws).mean(axis=1) for k, v in met.items()}
+            for name in METRICS:
+                values[((block, pert, rho), name)][rows] = met[name]
+    frames = [
+        pd.DataFrame(
+            {
+                "sample": np.arange(M),
+                "run": samples.run,
+                "block": block,
+                "perturbation": pert,
+                "rho": rho,
+                "strength": level_for_rho(pert, rho),
+                "metric": name,
+                "value": values[((block, pert, rho), name)],
+            }
+        )
+        for block, pert, rho in conditions
+        for name in METRICS
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
