@@ -133,6 +133,18 @@ class PathInstance:
         """The same instance with external fields ``fields`` (n,)."""
         return PathInstance(self.factors, self.J, self.n_vars, fields, self.edges, self.planted)
 
+    def compact(self) -> PathInstance:
+        """The instance restricted to variables in at least one factor (free weights dropped;
+        each contributed exactly ln 2 to log Z and entropy and nothing else)."""
+        used = np.unique(self.factors)
+        remap = np.full(self.n_vars, -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        return PathInstance(
+            remap[self.factors], self.J, max(int(used.size), 1), self.fields[used] if used.size else None,
+            None if self.edges is None else self.edges[used],
+            None if self.planted is None else self.planted[used],
+        )
+
     def energy(self, W: np.ndarray) -> np.ndarray:
         """Energies E(w) of configurations W (S, n) of ±1 (or one (n,) vector)."""
         W = np.asarray(W)
