@@ -117,8 +117,9 @@ def run_bp(
         raise ValueError(f"init must be 'random', 'zero' or 'planted', got {init!r}")
     flat = F.ravel()
     converged = False
-    it = 0
+    n_done = 0
     for it in range(1, max_iter + 1):
+        n_done = it
         u = _factor_messages(h, J, beta)
         H = f + np.bincount(flat, weights=u.ravel(), minlength=n)
         h_new = H[F] - u
@@ -128,7 +129,9 @@ def run_bp(
             converged = True
             break
     if not converged and warn:
-        warnings.warn(f"BP did not converge in {max_iter} iterations (last max|Δh| = {diff:.2e})", stacklevel=2)
+        warnings.warn(
+            f"BP did not converge in {max_iter} iterations (last max|Δh| = {diff:.2e})", stacklevel=2
+        )
     u = _factor_messages(h, J, beta)
     H = f + np.bincount(flat, weights=u.ravel(), minlength=n)
     h = H[F] - u
@@ -146,4 +149,4 @@ def run_bp(
     T = np.prod(np.tanh(beta * h), axis=1)
     corr = (tJ + T) / (1.0 + tJ * T)
     energy = float(-(J @ corr) - f @ m)
-    return BPResult(h, u, m, log_z, energy, log_z + beta * energy, float(np.mean(m**2)), converged, it)
+    return BPResult(h, u, m, log_z, energy, log_z + beta * energy, float(np.mean(m**2)), converged, n_done)

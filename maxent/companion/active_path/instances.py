@@ -102,7 +102,9 @@ class PathInstance:
             raise ValueError(f"factors must be an integer array (M, p) with p >= 1, got shape {F.shape}")
         n = _check_int(self.n_vars, "n_vars")
         if F.size and (F.min() < 0 or F.max() >= n):
-            raise ValueError(f"factor variable indices must lie in [0, {n}), got range [{F.min()}, {F.max()}]")
+            raise ValueError(
+                f"factor variable indices must lie in [0, {n}), got range [{F.min()}, {F.max()}]"
+            )
         if F.shape[1] > 1 and F.shape[0] and np.any(np.diff(np.sort(F, axis=1), axis=1) == 0):
             raise ValueError("a factor lists the same variable twice")
         J = np.asarray(self.J, dtype=np.float64)
@@ -140,7 +142,10 @@ class PathInstance:
         remap = np.full(self.n_vars, -1, dtype=np.int64)
         remap[used] = np.arange(used.size)
         return PathInstance(
-            remap[self.factors], self.J, max(int(used.size), 1), self.fields[used] if used.size else None,
+            remap[self.factors],
+            self.J,
+            max(int(used.size), 1),
+            self.fields[used] if used.size else None,
             None if self.edges is None else self.edges[used],
             None if self.planted is None else self.planted[used],
         )
@@ -177,7 +182,9 @@ def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def _plant(factors: np.ndarray, n: int, beta: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _plant(
+    factors: np.ndarray, n: int, beta: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     w = rng.choice(np.array([-1, 1], dtype=np.int8), size=n)
     prod = np.prod(w[factors].astype(np.float64), axis=1)
     # P(J = prod) = e^beta / (2 cosh beta)

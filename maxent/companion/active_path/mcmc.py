@@ -4,10 +4,11 @@ Flipping w_i changes E by  Delta E_i = 2 w_i ( sum_{a ∋ i} J_a prod_{j in a \ 
 = 2 ( sum_{a ∋ i} P_a + f_i w_i ),  with the factor values P_a = J_a prod_{j in a} w_j kept up to
 date (a flip negates P_a for a ∋ i). One sweep visits the variables in order, flipping with the
 heat-bath (Glauber) probability 1 / (1 + exp(beta Delta E)) -- not Metropolis, whose always
-accepted Delta E = 0 moves flip free weights deterministically every sweep; uniforms come from a numpy Generator, so runs are
-reproducible from ``seed``. Parallel tempering runs R replicas at inverse temperatures
-beta_1 < ... < beta_R and after every sweep proposes swaps of neighbours (r, r+1), accepted with
-probability min(1, exp((beta_{r+1} - beta_r)(E_{r+1} - E_r))) (alternating even/odd pairs).
+accepted Delta E = 0 moves flip free weights deterministically every sweep; uniforms come from
+a numpy Generator, so runs are reproducible from ``seed``. Parallel tempering runs R replicas
+at inverse temperatures beta_1 < ... < beta_R and after every sweep proposes swaps of
+neighbours (r, r+1), accepted with probability min(1, exp((beta_{r+1} - beta_r)(E_{r+1} - E_r)))
+(alternating even/odd pairs).
 Two independent PT runs give the replica overlap q = (1/n) sum_i w_i^(1) w_i^(2) at each beta.
 """
 
@@ -114,7 +115,9 @@ def heat_bath(
             S.append(W.astype(np.int8))
     out = {"energy": np.array(E), "samples": np.array(S)}
     if instance.planted is not None:
-        out["overlap_planted"] = out["samples"].astype(np.float64) @ instance.planted.astype(np.float64) / instance.n_vars
+        out["overlap_planted"] = (
+            out["samples"].astype(np.float64) @ instance.planted.astype(np.float64) / instance.n_vars
+        )
     return out
 
 
@@ -137,10 +140,17 @@ class PTResult:
         rows = []
         for r, b in enumerate(self.betas):
             e = E[:, :, r].ravel()
-            rows.append({
-                "beta": b, "T": 1.0 / b, "energy": e.mean(), "energy_err": e.std(ddof=1) / np.sqrt(e.size),
-                "q": q[:, r].mean(), "abs_q": np.abs(q[:, r]).mean(), "q2": (q[:, r] ** 2).mean(),
-            })
+            rows.append(
+                {
+                    "beta": b,
+                    "T": 1.0 / b,
+                    "energy": e.mean(),
+                    "energy_err": e.std(ddof=1) / np.sqrt(e.size),
+                    "q": q[:, r].mean(),
+                    "abs_q": np.abs(q[:, r]).mean(),
+                    "q2": (q[:, r] ** 2).mean(),
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -160,7 +170,9 @@ def parallel_tempering(
     """
     b = np.asarray(betas, dtype=np.float64)
     if b.ndim != 1 or b.size < 2 or not np.all(np.isfinite(b)) or np.any(b < 0) or np.any(np.diff(b) <= 0):
-        raise ValueError(f"betas must be a strictly increasing finite array of >= 2 values >= 0, got {betas!r}")
+        raise ValueError(
+            f"betas must be a strictly increasing finite array of >= 2 values >= 0, got {betas!r}"
+        )
     n_sweeps = _check_int(n_sweeps, "n_sweeps")
     burn_in = n_sweeps // 4 if burn_in is None else _check_int(burn_in, "burn_in", 0)
     if burn_in >= n_sweeps:

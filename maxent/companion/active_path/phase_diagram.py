@@ -104,8 +104,10 @@ def locate_transitions(
     else:
         lo_s, hi_s = _bisect(lambda c: (lambda r: r[0] > q_min and r[1] < 0)(run(c)), lo_s, hi_s, tol)
     return {
-        "c_d": 0.5 * (lo_d + hi_d), "c_s": 0.5 * (lo_s + hi_s),
-        "q_jump": float(q_jump), "sigma_at_cd": float(sigma_d),
+        "c_d": 0.5 * (lo_d + hi_d),
+        "c_s": 0.5 * (lo_s + hi_s),
+        "q_jump": float(q_jump),
+        "sigma_at_cd": float(sigma_d),
     }
 
 
@@ -168,9 +170,10 @@ def phase_diagram(
     tasks = [(T, r) for T in Ts for r in range(n_repeats)]
     kw = dict(p=L, pop_size=pop_size, n_iter=n_iter, n_measure=n_measure, tol=tol, q_min=q_min)
     out = Parallel(n_jobs=n_jobs)(
-        delayed(locate_transitions)(T, seed=np.random.default_rng(ss), **kw) for (T, _), ss in zip(tasks, seeds)
+        delayed(locate_transitions)(T, seed=np.random.default_rng(ss), **kw)
+        for (T, _), ss in zip(tasks, seeds, strict=True)
     )
-    raw = pd.DataFrame([{"T": T, "repeat": r, **o} for (T, r), o in zip(tasks, out)])
+    raw = pd.DataFrame([{"T": T, "repeat": r, **o} for (T, r), o in zip(tasks, out, strict=True)])
     rows = []
     for T, g in raw.groupby("T", sort=True):
         k = len(g)
@@ -178,14 +181,23 @@ def phase_diagram(
             c = g[col].to_numpy()
             rho = 1.0 - a / c
             qj = g["q_jump"].to_numpy()
-            rows.append({
-                "T": T, "transition": name,
-                "c": c.mean(), "c_err": c.std(ddof=1) / np.sqrt(k),
-                "rho": rho.mean(), "rho_err": rho.std(ddof=1) / np.sqrt(k),
-                "q_jump": qj.mean(), "q_jump_err": qj.std(ddof=1) / np.sqrt(k),
-                "order": "first" if qj.mean() > 0.1 else "continuous",
-                "n_layers": L, "path_density": a, "pop_size": pop_size, "n_repeats": k,
-            })
+            rows.append(
+                {
+                    "T": T,
+                    "transition": name,
+                    "c": c.mean(),
+                    "c_err": c.std(ddof=1) / np.sqrt(k),
+                    "rho": rho.mean(),
+                    "rho_err": rho.std(ddof=1) / np.sqrt(k),
+                    "q_jump": qj.mean(),
+                    "q_jump_err": qj.std(ddof=1) / np.sqrt(k),
+                    "order": "first" if qj.mean() > 0.1 else "continuous",
+                    "n_layers": L,
+                    "path_density": a,
+                    "pop_size": pop_size,
+                    "n_repeats": k,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -215,6 +227,17 @@ def order_parameter_grid(
             if not T > 0:
                 raise ValueError(f"order_parameter_grid needs temperatures > 0, got {T!r}")
             r = cavity_m1(c, L, 1.0 / T, pop_size=pop_size, n_iter=n_iter, n_measure=n_measure, seed=rng)
-            phase = "paramagnet" if r.q <= q_min else ("dynamical glass" if r.complexity > 0 else "spin glass")
-            rows.append({"rho": float(rho), "T": float(T), "c": c, "q": r.q, "complexity": r.complexity, "phase": phase})
+            phase = (
+                "paramagnet" if r.q <= q_min else ("dynamical glass" if r.complexity > 0 else "spin glass")
+            )
+            rows.append(
+                {
+                    "rho": float(rho),
+                    "T": float(T),
+                    "c": c,
+                    "q": r.q,
+                    "complexity": r.complexity,
+                    "phase": phase,
+                }
+            )
     return pd.DataFrame(rows)

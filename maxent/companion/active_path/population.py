@@ -107,14 +107,18 @@ def _draw_J(rng: np.random.Generator, size: int, beta: float, planted: bool) -> 
     return np.where(rng.random(size) < p_plus, 1.0, -1.0)
 
 
-def _u_messages(h: np.ndarray, n: int, p: int, beta: float, planted: bool, rng: np.random.Generator) -> np.ndarray:
+def _u_messages(
+    h: np.ndarray, n: int, p: int, beta: float, planted: bool, rng: np.random.Generator
+) -> np.ndarray:
     """n fresh factor messages from random members of the h population."""
     J = _draw_J(rng, n, beta, planted)
     idx = rng.integers(0, h.size, size=(n, p - 1))
     return atanh_product(np.concatenate([J[:, None], h[idx]], axis=1), beta, axis=1) / beta
 
 
-def _step(h: np.ndarray, c: float, p: int, beta: float, planted: bool, rng: np.random.Generator) -> np.ndarray:
+def _step(
+    h: np.ndarray, c: float, p: int, beta: float, planted: bool, rng: np.random.Generator
+) -> np.ndarray:
     K = rng.poisson(c, size=h.size)
     u = _u_messages(h, int(K.sum()), p, beta, planted, rng)
     return np.bincount(np.repeat(np.arange(h.size), K), weights=u, minlength=h.size)
@@ -132,7 +136,11 @@ def _measure(h: np.ndarray, c: float, p: int, beta: float, planted: bool, rng: n
     # factor term
     J = _draw_J(rng, n, beta, planted)
     hs = h[rng.integers(0, n, size=(n, p))]
-    log_za = log2cosh(beta * J) - np.log(2.0) + log1p_product(np.concatenate([J[:, None], hs], axis=1), beta, axis=1)
+    log_za = (
+        log2cosh(beta * J)
+        - np.log(2.0)
+        + log1p_product(np.concatenate([J[:, None], hs], axis=1), beta, axis=1)
+    )
     # edge term
     pair = np.stack([h[rng.integers(0, n, size=n)], u_pop[rng.integers(0, n, size=n)]], axis=1)
     log_zia = log1p_product(pair, beta, axis=1) - np.log(2.0)
@@ -164,8 +172,19 @@ def _run(c, p, beta, pop_size, n_iter, n_measure, seed, planted, h0) -> Populati
     para = paramagnet(c, p, beta)
     q, q_ea, phi, e = mean
     return PopulationResult(
-        c, p, beta, float(q), float(q_ea), float(phi), float(e), float(phi + beta * e),
-        float(para["phi"] - phi), float(err[0]), float(err[2]), float(err[2]), h,
+        c,
+        p,
+        beta,
+        float(q),
+        float(q_ea),
+        float(phi),
+        float(e),
+        float(phi + beta * e),
+        float(para["phi"] - phi),
+        float(err[0]),
+        float(err[2]),
+        float(err[2]),
+        h,
     )
 
 
@@ -194,7 +213,9 @@ def rs_population(
     init_scale : float
     seed : int or Generator
     """
-    return _run(c, p, beta, pop_size, n_iter, n_measure, seed, False, lambda r, n: init_scale * r.normal(size=n))
+    return _run(
+        c, p, beta, pop_size, n_iter, n_measure, seed, False, lambda r, n: init_scale * r.normal(size=n)
+    )
 
 
 def cavity_m1(

@@ -98,8 +98,12 @@ def core_sizes(alpha: float, p: int = 3) -> tuple[float, float]:
 def alpha_dynamical(p: int = 3) -> float:
     """Clustering threshold alpha_d = min_{0<Q<1} -ln(1 - Q) / (p Q^(p-1)) (p=3: 0.818469)."""
     p = _check_p(p)
-    res = minimize_scalar(lambda Q: -np.log1p(-Q) / (p * Q ** (p - 1)), bounds=(1e-6, 1 - 1e-12), method="bounded",
-                          options={"xatol": 1e-13})
+    res = minimize_scalar(
+        lambda Q: -np.log1p(-Q) / (p * Q ** (p - 1)),
+        bounds=(1e-6, 1 - 1e-12),
+        method="bounded",
+        options={"xatol": 1e-13},
+    )
     return float(res.fun)
 
 
@@ -201,8 +205,8 @@ def population_thresholds(
     for ss in seeds:
         rng = np.random.default_rng(ss)
         kw = dict(p=p, pop_size=pop_size, n_iter=n_iter, n_measure=n_measure, seed=rng)
-        a_d = _bisect(lambda a: frozen_population(a, **kw)["frozen"] > q_min, 0.5, 1.0, tol)
-        a_s = _bisect(lambda a: frozen_population(a, **kw)["complexity"] < 0, a_d, 1.0, tol)
+        a_d = _bisect(lambda a, kw=kw: frozen_population(a, **kw)["frozen"] > q_min, 0.5, 1.0, tol)
+        a_s = _bisect(lambda a, kw=kw: frozen_population(a, **kw)["complexity"] < 0, a_d, 1.0, tol)
         ad.append(a_d)
         as_.append(a_s)
     rows = []
@@ -211,11 +215,20 @@ def population_thresholds(
         ("alpha_s", as_, alpha_satisfiability(p), np.nan),
     ):
         v = np.asarray(vals)
-        rows.append({
-            "threshold": name, "estimate": v.mean(), "stderr": v.std(ddof=1) / np.sqrt(v.size),
-            "sd": v.std(ddof=1), "n_repeats": v.size, "pop_size": pop_size, "n_iter": n_iter,
-            "p": p, "exact": exact, "scalar_finite_iter": fin,
-        })
+        rows.append(
+            {
+                "threshold": name,
+                "estimate": v.mean(),
+                "stderr": v.std(ddof=1) / np.sqrt(v.size),
+                "sd": v.std(ddof=1),
+                "n_repeats": v.size,
+                "pop_size": pop_size,
+                "n_iter": n_iter,
+                "p": p,
+                "exact": exact,
+                "scalar_finite_iter": fin,
+            }
+        )
     return pd.DataFrame(rows)
 
 
