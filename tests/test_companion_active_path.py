@@ -334,12 +334,16 @@ def test_frozen_population_matches_scalar_equations():
 
 
 def test_population_reproduces_xorsat_thresholds():
-    """Population size 1e4: the thresholds within the population-size error (benchmark, 6 repeats:
-    alpha_d = 0.8198 +- 0.0003, alpha_s = 0.9180 +- 0.0007; pop 1e3 biases alpha_d by +0.007)."""
-    tab = population_thresholds(3, pop_size=10_000, n_iter=150, n_measure=10, n_repeats=2, tol=2e-3, seed=0)
+    """Population size 1e4: thresholds within the population-size error. Benchmark (pop 1e4,
+    n_iter 300, 6 repeats): alpha_d = 0.8196 +- 0.0001, alpha_s = 0.9180 +- 0.0013; pop 1e3
+    biases alpha_d by +0.007. Here n_iter = 100, whose scalar recursion alone puts alpha_d at
+    0.8164 (a slowly dying population still counts as alive)."""
+    tab = population_thresholds(3, pop_size=10_000, n_iter=100, n_measure=8, n_repeats=2, tol=3e-3, seed=0)
     est = tab.set_index("threshold")
-    assert abs(est.loc["alpha_d", "estimate"] - 0.8185) < 0.005
+    assert abs(est.loc["alpha_d", "estimate"] - est.loc["alpha_d", "scalar_finite_iter"]) < 0.005
+    assert abs(est.loc["alpha_d", "estimate"] - 0.8185) < 0.006
     assert abs(est.loc["alpha_s", "estimate"] - 0.9179) < 0.006
+    assert est.loc["alpha_s", "exact"] == pytest.approx(0.917935, abs=1e-5)
     assert set(tab.columns) >= {"estimate", "stderr", "pop_size", "exact"}
 
 
