@@ -19,7 +19,8 @@ Lines (from :func:`.population.cavity_m1`, the 1RSB cavity at m = 1):
 At T = 0 the lines come from the warning-propagation population of :mod:`.xorsat`
 (c = p alpha_d, p alpha_s). Each line is located by bisection (to ``tol`` in c) for
 ``n_repeats`` independent populations; the table reports the mean and the standard error over
-repeats (statistical, population size ``pop_size``). Not included in the error bars: the bias
+repeats (statistical, population size ``pop_size``) combined with the bisection resolution
+tol / sqrt(12). Not included in the error bars: the bias
 of finite populations (O(1/pop_size)) and of finite iteration counts near c_d (estimates lie
 slightly low: a slowly dying population still counts as alive), and the finite-N corrections of
 the mapping to the Poisson ensemble.
@@ -73,15 +74,24 @@ def locate_transitions(
     if T == 0.0:
         kw = dict(p=p, pop_size=pop_size, n_iter=n_iter, n_measure=n_measure, seed=rng)
 
-        def run(c):
+        def evaluate(c):
             r = frozen_population(c / p, **kw)
             return r["frozen"], r["complexity"] * np.log(2.0)
     else:
         beta = 1.0 / T
 
-        def run(c):
+        def evaluate(c):
             r = cavity_m1(c, p, beta, pop_size=pop_size, n_iter=n_iter, n_measure=n_measure, seed=rng)
             return r.q, r.complexity
+
+    seen: dict[float, tuple[float, float]] = {}
+
+    def run(c):
+        # one evaluation per c: near c_d a small population dies at random, so a re-run could
+        # contradict the bisection; q_jump and Sigma are read from the run that decided
+        if c not in seen:
+            seen[c] = evaluate(c)
+        return seen[c]
 
     hi = 2.0
     while run(hi)[0] <= q_min:
@@ -151,10 +161,11 @@ def phase_diagram(
     -------
     DataFrame
         One row per (T, transition in {"dynamical", "static"}): T, transition, c, c_err,
-        rho, rho_err (standard errors over repeats; rho = 1 - path_density / c, NaN-free even
-        when negative, which means glassy at rho = 0), q_jump, q_jump_err (order parameter just
-        above the line), order ("first" if q_jump > 0.1 else "continuous"), n_layers,
-        path_density, pop_size, n_repeats.
+        rho, rho_err (standard errors over repeats combined with the bisection resolution;
+        rho = 1 - path_density / c, kept when negative, which means glassy at rho = 0), q_jump,
+        q_jump_err (order parameter just above the line, from the run that decided the
+        bisection), order ("first" if q_jump > 0.1 else "continuous"), n_layers, path_density,
+        pop_size, n_repeats.
     """
     L = _check_int(n_layers, "n_layers", 3)
     a = float(path_density)
@@ -186,9 +197,11 @@ def phase_diagram(
                     "T": T,
                     "transition": name,
                     "c": c.mean(),
-                    "c_err": c.std(ddof=1) / np.sqrt(k),
+                    # standard error over repeats combined with the bisection resolution (uniform
+                    # error of width tol: sd tol / sqrt(12)): identical repeats do not claim 0 error
+                    "c_err": np.hypot(c.std(ddof=1) / np.sqrt(k), tol / np.sqrt(12)),
                     "rho": rho.mean(),
-                    "rho_err": rho.std(ddof=1) / np.sqrt(k),
+                    "rho_err": np.hypot(rho.std(ddof=1) / np.sqrt(k), a / c.mean() ** 2 * tol / np.sqrt(12)),
                     "q_jump": qj.mean(),
                     "q_jump_err": qj.std(ddof=1) / np.sqrt(k),
                     "order": "first" if qj.mean() > 0.1 else "continuous",
