@@ -25,6 +25,7 @@ from maxent.companion.active_path import (
     alpha_dynamical,
     alpha_satisfiability,
     bridge_analysis,
+    cavity_1rsb,
     cavity_m1,
     exact_enumeration,
     fit_pairwise,
@@ -36,6 +37,7 @@ from maxent.companion.active_path import (
     order_parameter_grid,
     parallel_tempering,
     paramagnet,
+    parisi_m_star,
     phase_diagram,
     plot_phase_diagram,
     population_thresholds,
@@ -478,3 +480,43 @@ def test_bridge_landscape_and_tap_on_depth_three_samples():
     # of the true (3-spin) distribution (up to sampling/fit error), and at most n ln 2
     s_true = exact_enumeration(small, 1.0).entropy
     assert s_true - 0.1 < res.model.entropy() <= small.n_vars * np.log(2) + 1e-9
+
+
+# ---------------------------------------------------------------------------------------------
+# 1RSB at general Parisi parameter m (population of populations)
+
+
+def test_1rsb_at_m1_matches_planted_reduction():
+    """At m = 1: Psi(1) = phi_para, q1 = planted overlap, Sigma(1) = planted complexity, q0 = 0
+    (within the O(1/n_inner) bias documented in population_1rsb)."""
+    c, beta = 4.0, 1.3
+    r = cavity_1rsb(c, 3, beta, 1.0, n_outer=200, n_inner=256, n_iter=40, n_measure=4, seed=0)
+    pl = cavity_m1(c, 3, beta, pop_size=5000, n_iter=200, n_measure=10, seed=0)
+    assert pl.q > 0.7
+    assert r.psi == pytest.approx(paramagnet(c, 3, beta)["phi"], abs=0.02)
+    assert r.q1 == pytest.approx(pl.q, abs=0.03)
+    assert r.complexity == pytest.approx(pl.complexity, abs=0.04)
+    assert r.q0 < 0.06
+
+
+def test_1rsb_paramagnet_is_trivial():
+    c, beta = 2.0, 0.5
+    for m in (0.3, 1.0):
+        r = cavity_1rsb(c, 3, beta, m, n_outer=100, n_inner=16, n_iter=30, n_measure=3, seed=0)
+        assert r.q1 < 1e-8 and abs(r.complexity) < 1e-10
+        assert r.psi == pytest.approx(m * paramagnet(c, 3, beta)["phi"], abs=1e-10)
+
+
+@pytest.mark.slow
+def test_parisi_m_star_in_condensed_phase():
+    """c = 4.5, T = 0.5 is condensed (planted Sigma(1) = -0.22): 0 < m* < 1, and the 1RSB free
+    entropy Psi(m*)/m* lies below the annealed (paramagnetic) bound."""
+    res = parisi_m_star(4.5, 3, 2.0, tol=0.05, n_outer=200, n_inner=256, n_iter=40, n_measure=4)
+    assert 0.3 < res["m_star"] < 0.9
+    assert res["phi"] < res["phi_para"] - 0.02
+
+
+def test_1rsb_rejects_bad_parisi_parameter():
+    for m in (0.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="Parisi parameter"):
+            cavity_1rsb(3.0, 3, 1.0, m)

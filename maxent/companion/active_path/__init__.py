@@ -12,6 +12,8 @@ Modules (one job each):
 - :mod:`.exact`          exact enumeration (oracle): log Z, energy, entropy, m, P(q)
 - :mod:`.bp`             belief propagation on instances, Bethe free entropy/energy/entropy, q_EA
 - :mod:`.population`     RS and 1RSB (m = 1, planted/reconstruction) population dynamics
+- :mod:`.population_1rsb` 1RSB at general Parisi m (population of populations); m* and the
+                          condensed free entropy
 - :mod:`.xorsat`         T = 0 warning propagation (population) vs scalar oracle; leaf removal
 - :mod:`.mcmc`           heat-bath Monte Carlo and parallel tempering (numba)
 - :mod:`.phase_diagram`  critical removal rho_d(T), rho_s(T) with error bars; q grid
@@ -43,6 +45,7 @@ from .mcmc import PTResult, heat_bath, parallel_tempering
 from .phase_diagram import locate_transitions, order_parameter_grid, phase_diagram
 from .plots import plot_phase_diagram
 from .population import PopulationResult, cavity_m1, paramagnet, rs_population
+from .population_1rsb import RSB1Result, cavity_1rsb, parisi_m_star
 from .xorsat import (
     alpha_dynamical,
     alpha_satisfiability,
@@ -58,7 +61,10 @@ __all__ = [
     "PTResult",
     "PathInstance",
     "PopulationResult",
+    "RSB1Result",
     "active_path_instance",
+    "cavity_1rsb",
+    "parisi_m_star",
     "alpha_dynamical",
     "alpha_satisfiability",
     "bridge_analysis",
