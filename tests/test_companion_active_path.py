@@ -384,6 +384,20 @@ def test_parallel_tempering_matches_exact_enumeration():
     assert np.all(res.swap_rate > 0.1)
 
 
+def test_parallel_tempering_on_medium_instance_matches_bethe_paramagnet():
+    """n = 1319 weights, c = 1.59 (paramagnetic at all T for p = 3 below c_d(0) = 2.455): the PT
+    energy follows the Bethe value -M tanh(beta) and the replica overlap stays ~ 0."""
+    inst = active_path_instance(3, 30, 0.5, 700, seed=5)
+    betas = np.array([0.3, 0.6, 1.0, 1.5])
+    res = parallel_tempering(inst, betas, 400, burn_in=100, record_every=10, seed=0)
+    summ = res.summary()
+    for _, row in summ.iterrows():
+        e_bp = run_bp(inst, row.beta, seed=0).energy
+        assert e_bp == pytest.approx(-inst.n_factors * np.tanh(row.beta), rel=1e-8)
+        assert abs(row.energy - e_bp) < 0.02 * inst.n_factors
+        assert row.abs_q < 0.1
+
+
 def test_heat_bath_free_weights_are_fair_coins():
     inst = PathInstance(np.array([[0, 1, 2]]), np.array([1.0]), 4)  # variable 3 is free
     S = heat_bath(inst, 2.0, 4000, record_every=2, seed=0)["samples"][:, 0, 3]
