@@ -299,6 +299,20 @@ def test_m1_population_matches_planted_monte_carlo_and_bp():
             assert pop.q < 1e-6 and abs(mc) < 0.1
 
 
+def test_active_path_instances_follow_the_poisson_pspin_ensemble():
+    """The mapping active path model -> Poisson p-spin ensemble (inferred): on a planted active
+    path instance (N = 60, rho = 0.5, c = 6) the BP state overlap matches the population, and the
+    degree spread exceeds Poisson only mildly (node-degree heterogeneity, O(1/sqrt(N (1-rho))))."""
+    N, rho, beta = 60, 0.5, 1.05
+    inst = active_path_instance(3, N, rho, 3 * N * N, planted_beta=beta, seed=0)
+    d = inst.degrees()
+    assert d.mean() == pytest.approx(6.0, rel=0.02)
+    assert 1.0 < d.var() / d.mean() < 1.3
+    bp = run_bp(inst, beta, init="planted", damping=0.3, max_iter=200, warn=False)
+    pop = cavity_m1(d.mean(), 3, beta, pop_size=5000, n_iter=200, n_measure=5, seed=0)
+    assert abs(np.mean(bp.magnetizations * inst.planted) - pop.q) < 0.03
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

@@ -31,8 +31,12 @@ CLI hook (for the lead to wire up; pipeline independent)::
     plot_phase_diagram(df, grid).savefig(out / "active_path_phase_diagram.png")
 
 Suggested options: ``--temperatures``, ``--layers``, ``--path-density``, ``--pop-size``,
-``--repeats``, ``--seed``, ``--jobs``, ``--out``. The defaults take about 1-2 minutes on one core
-(the benchmark ``benchmarks/bench_active_path.py`` records the measured numbers).
+``--repeats``, ``--seed``, ``--jobs``, ``--out``. The defaults took 205 s on one busy core
+(5 temperatures x 3 repeats, pop_size 4000; ``n_jobs`` spreads the 15 tasks over cores).
+Measured defaults (L = 3, M/N^2 = 1.5): rho_d(T=0) = 0.392 +- 0.002 (exact 1 - 1.5/(3 x 0.818469)
+= 0.3891; the population dies early near c_d, a +0.01 bias in c at pop_size 4000), rho_s(T=0) =
+0.455 +- 0.002 (exact 0.4553), rho_d(1.0) = 0.703, rho_s(1.0) = 0.731 +- 0.004; q jumps by
+~0.7 at every rho_d: a first-order transition.
 Outputs: the CSV (columns T, transition, c, c_err, rho, rho_err, q_jump, q_jump_err, order,
 n_layers, path_density, pop_size, n_repeats) and the PNG figure.
 """
