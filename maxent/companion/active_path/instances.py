@@ -253,12 +253,15 @@ def active_path_instance(
         u = rng.random(prob.shape[:-1]) * cdf[..., -1]
         return np.minimum((cdf < u[..., None]).sum(axis=-1), N - 1)
 
-    node = draw(np.broadcast_to(B[0], (M, N)))
     factors = np.empty((M, L), dtype=np.int64)
-    for layer in range(1, L + 1):
-        nxt = draw(alive[layer - 1][node] * B[layer][None, :])
-        factors[:, layer - 1] = edge_id[layer - 1, node, nxt]
-        node = nxt
+    chunk = max(1, 2_000_000 // N)  # bounds the (paths, N) work arrays
+    for s in range(0, M, chunk):
+        rows = slice(s, min(s + chunk, M))
+        node = draw(np.broadcast_to(B[0], (rows.stop - s, N)))
+        for layer in range(1, L + 1):
+            nxt = draw(alive[layer - 1][node] * B[layer][None, :])
+            factors[rows, layer - 1] = edge_id[layer - 1, node, nxt]
+            node = nxt
     blk, src, dst = np.nonzero(alive)
     edges = np.stack([blk + 1, src, dst], axis=1).astype(np.int64)
     if planted_beta is None:
