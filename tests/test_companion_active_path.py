@@ -253,6 +253,14 @@ def test_rs_population_converges_to_the_paramagnet(c, p, beta):
     assert r.q_ea < 1e-10
 
 
+def test_rs_population_spin_glass_solution_has_negative_entropy():
+    """Low T, large c: RS from a random start finds a spin-glass solution (q_EA > 0) with negative
+    entropy, as does the paramagnet: replica symmetry fails there (the RS entropy crisis)."""
+    r = rs_population(6.0, 3, 3.0, init_scale=1.0, pop_size=3000, n_iter=150, n_measure=5, seed=0)
+    assert r.q_ea > 0.5 and r.entropy < -0.05
+    assert paramagnet(6.0, 3, 3.0)["entropy"] < 0
+
+
 def test_planted_population_p2_is_continuous_at_kesten_stigum():
     c = 2.0
     beta_ks = np.arctanh(1 / np.sqrt(c))  # c tanh^2 beta = 1

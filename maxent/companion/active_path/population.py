@@ -18,9 +18,11 @@ with Z_i, Z_a, Z_ia as in :mod:`.bp`. The paramagnet h = 0 gives the closed form
     phi_para = ln 2 + (c/p) ln cosh beta,   e_para = -(c/p) tanh beta,
     s_para   = ln 2 + (c/p) (ln cosh beta - beta tanh beta).
 
-**Replica symmetric** (:func:`rs_population`): J uniform ±1, any start; for this model (no
-fields) the RS fixed point is the paramagnet, whose entropy turns negative at low T (the RS
-entropy crisis, a sign that RS is wrong there).
+**Replica symmetric** (:func:`rs_population`): J uniform ±1, any start. At high T or small c
+it converges to the paramagnet; at low T and large c a random start reaches an RS spin-glass
+solution (q_EA > 0, e.g. q_EA = 0.82 at c = 6, T = 1/3) whose entropy is negative (s = -0.13
+there), as is the paramagnet's at low T: the RS entropy crisis, the sign that replica symmetry
+is wrong there and 1RSB is needed.
 
 **1RSB at Parisi parameter m = 1** (:func:`cavity_m1`). At m = 1 the 1RSB equations reduce to
 the reconstruction problem on the tree (Mezard & Montanari 2006): in the gauge where the planted
