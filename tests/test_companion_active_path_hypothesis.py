@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maxent.companion.active_path import PathInstance, exact_enumeration, run_bp
+from maxent.companion.active_path import PathInstance, active_path_instance, exact_enumeration, run_bp
 from maxent.companion.active_path._fields import atanh_product, log1p_product
 from maxent.companion.active_path.instances import check_rho
 
@@ -100,3 +100,24 @@ def test_path_instance_rejects_malformed_factor_arrays(shape, n):
     else:
         with pytest.raises(ValueError):
             PathInstance(F, np.ones(shape[0]), n)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    L=st.integers(1, 4),
+    N=st.integers(1, 5),
+    rho=st.floats(0.0, 0.9),
+    M=st.integers(1, 40),
+    seed=st.integers(0, 2**31),
+)
+def test_active_paths_are_always_valid_or_refused(L, N, rho, M, seed):
+    try:
+        inst = active_path_instance(L, N, rho, M, seed=seed)
+    except ValueError as err:
+        assert "no input-output path" in str(err) or "all edges" in str(err)
+        return
+    e = inst.edges[inst.factors]  # (M, L, 3)
+    assert inst.factors.shape == (M, L)
+    assert np.array_equal(e[:, :, 0], np.broadcast_to(np.arange(1, L + 1), (M, L)))
+    assert np.array_equal(e[:, :-1, 2], e[:, 1:, 1])
+    assert len(np.unique(inst.edges, axis=0)) == inst.n_vars
