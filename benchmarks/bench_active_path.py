@@ -23,7 +23,9 @@ from maxent.companion.active_path import (
     heat_bath,
     phase_diagram,
     population_thresholds,
+    random_pspin_instance,
     run_bp,
+    satisfiable,
 )
 
 
@@ -80,6 +82,24 @@ def main(quick: bool) -> None:
             ].to_string(index=False, float_format="%.4f")
         )
         print(f"({time.time() - t:.1f} s)\n")
+    print("## Satisfiable fraction of random 3-XORSAT instances (GF(2) elimination of the core)\n")
+    t = time.time()
+    alphas = np.array([0.88, 0.90, 0.91, 0.92, 0.93, 0.94, 0.96])
+    for n in (1000,) if quick else (1000, 4000):
+        k = 20 if quick else 40
+        frac = np.array(
+            [
+                np.mean([satisfiable(random_pspin_instance(n, int(a * n), 3, seed=s)) for s in range(k)])
+                for a in alphas
+            ]
+        )
+        cross = np.interp(0.5, frac[::-1], alphas[::-1])
+        print(
+            f"n = {n} ({k} instances per alpha): "
+            + ", ".join(f"{a:.2f}: {f:.2f}" for a, f in zip(alphas, frac, strict=True))
+            + f"; P(SAT) = 1/2 at alpha = {cross:.3f}"
+        )
+    print(f"({time.time() - t:.1f} s)\n")
     print("## Phase diagram, L = 3, M/N^2 = 1.5 (CLI defaults)\n")
     t = time.time()
     pdf = phase_diagram(n_repeats=2 if quick else 3)

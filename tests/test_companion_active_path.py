@@ -46,7 +46,7 @@ from maxent.companion.active_path import (
     run_bp,
     sample_weights,
 )
-from maxent.companion.active_path.xorsat import complexity, core_sizes, frozen_fraction
+from maxent.companion.active_path.xorsat import complexity, core_sizes, frozen_fraction, satisfiable
 
 
 def tree_instance(p: int, n_factors: int, rng: np.random.Generator, field_scale: float = 0.7) -> PathInstance:
@@ -379,6 +379,16 @@ def test_leaf_removal_on_instances_matches_core_sizes():
         v, cl = core_sizes(alpha)
         assert core["core_vars"] == pytest.approx(v, abs=0.015)
         assert core["core_clauses"] == pytest.approx(cl, abs=0.015)
+
+
+def test_satisfiability_of_instances_changes_at_alpha_s():
+    """GF(2) elimination on n = 2000 instances: satisfiable below alpha_s = 0.918, not above (the
+    finite-n window is ~ n^-1/2 wide; benchmark: P(SAT) = 1.0, 0.4, 0.0 at 0.90, 0.92, 0.94)."""
+    frac = {
+        a: np.mean([satisfiable(random_pspin_instance(2000, int(a * 2000), 3, seed=s)) for s in range(12)])
+        for a in (0.87, 0.97)
+    }
+    assert frac[0.87] >= 0.9 and frac[0.97] <= 0.1
 
 
 def test_xorsat_rejects_p_below_3_and_bad_alpha():

@@ -8,9 +8,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maxent.companion.active_path import PathInstance, active_path_instance, exact_enumeration, run_bp
+from maxent.companion.active_path import (
+    PathInstance,
+    active_path_instance,
+    exact_enumeration,
+    random_pspin_instance,
+    run_bp,
+)
 from maxent.companion.active_path._fields import atanh_product, log1p_product
 from maxent.companion.active_path.instances import check_rho
+from maxent.companion.active_path.xorsat import satisfiable
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -121,3 +128,14 @@ def test_active_paths_are_always_valid_or_refused(L, N, rho, M, seed):
     assert np.array_equal(e[:, :, 0], np.broadcast_to(np.arange(1, L + 1), (M, L)))
     assert np.array_equal(e[:, :-1, 2], e[:, 1:, 1])
     assert len(np.unique(inst.edges, axis=0)) == inst.n_vars
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(3, 11), ratio=st.floats(0.1, 2.0), seed=st.integers(0, 2**31))
+def test_xorsat_satisfiable_iff_ground_energy_is_minus_m(n, ratio, seed):
+    """GF(2) elimination (on the leaf-removal core) against exhaustive search."""
+    M = max(1, int(ratio * n))
+    inst = random_pspin_instance(n, M, 3, seed=seed)
+    states = np.array(np.meshgrid(*[[-1, 1]] * n, indexing="ij")).reshape(n, -1).T
+    e_min = inst.energy(states).min()
+    assert satisfiable(inst) == bool(np.isclose(e_min, -M))

@@ -15,6 +15,7 @@ Modules (one job each):
 - :mod:`.population_1rsb` 1RSB at general Parisi m (population of populations); m* and the
                           condensed free entropy
 - :mod:`.xorsat`         T = 0 warning propagation (population) vs scalar oracle; leaf removal
+                          and GF(2) satisfiability of instances
 - :mod:`.mcmc`           heat-bath Monte Carlo and parallel tempering (numba)
 - :mod:`.phase_diagram`  critical removal rho_d(T), rho_s(T) with error bars; q grid
 - :mod:`.bridge`         samples -> pairwise max-ent fit -> entropy landscape and TAP states
@@ -56,6 +57,7 @@ from .xorsat import (
     frozen_population,
     leaf_removal,
     population_thresholds,
+    satisfiable,
 )
 
 __all__ = [
@@ -90,4 +92,5 @@ __all__ = [
     "rs_population",
     "run_bp",
     "sample_weights",
+    "satisfiable",
 ]

@@ -25,7 +25,9 @@ alpha_d (bisection on survival of a frozen population after ``n_iter`` iteration
 populations and finite ``n_iter`` bias alpha_d (near the spinodal the frozen fraction lingers on a
 plateau of length ~ (alpha_d - alpha)^(-1/2)); :func:`scalar_threshold_finite_iter` gives the
 same finite-iteration threshold for the scalar recursion, to separate the two effects.
-:func:`leaf_removal` is the instance-level check (core sizes of a random instance).
+:func:`leaf_removal` and :func:`satisfiable` (GF(2) elimination of the core) are the
+instance-level checks: core sizes, and the fraction of satisfiable instances, which falls from 1
+to 0 around alpha_s as n grows.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "population_thresholds",
     "scalar_threshold_finite_iter",
     "leaf_removal",
+    "satisfiable",
 ]
 
 
@@ -232,12 +235,8 @@ def population_thresholds(
     return pd.DataFrame(rows)
 
 
-def leaf_removal(instance: PathInstance) -> dict[str, float]:
-    """Leaf removal on an instance: strip variables of degree 1 with their clause until none is left.
-
-    Returns core_vars / n and core_clauses / n (the 2-core; unique, whatever the removal order)
-    and ``backbone`` = the fraction of variables left with degree >= 1 in the core.
-    """
+def _core_mask(instance: PathInstance) -> np.ndarray:
+    """Boolean mask (M,) of the clauses in the 2-core (leaf removal, in parallel rounds)."""
     F = instance.factors
     n = instance.n_vars
     alive = np.ones(F.shape[0], dtype=bool)
@@ -245,7 +244,55 @@ def leaf_removal(instance: PathInstance) -> dict[str, float]:
         deg = np.bincount(F[alive].ravel(), minlength=n)
         kill = alive & np.any(deg[F] == 1, axis=1)
         if not kill.any():
-            break
+            return alive
         alive &= ~kill
-    deg = np.bincount(F[alive].ravel(), minlength=n)
-    return {"core_vars": float(np.mean(deg >= 2)), "core_clauses": float(alive.sum() / n)}
+
+
+def leaf_removal(instance: PathInstance) -> dict[str, float]:
+    """Leaf removal on an instance: strip variables of degree 1 with their clause until none is left.
+
+    Returns core_vars / n and core_clauses / n (the 2-core; unique, whatever the removal order).
+    """
+    alive = _core_mask(instance)
+    deg = np.bincount(instance.factors[alive].ravel(), minlength=instance.n_vars)
+    return {"core_vars": float(np.mean(deg >= 2)), "core_clauses": float(alive.sum() / instance.n_vars)}
+
+
+def satisfiable(instance: PathInstance) -> bool:
+    """Whether every XOR clause prod_{k in a} w_k = J_a can hold at once (J_a = ±1).
+
+    With w = (-1)^x this is the GF(2) system sum_{k in a} x_k = (1 - J_a)/2; leaf removal keeps
+    satisfiability (a leaf variable can always fix its clause), so only the 2-core is eliminated
+    (Gaussian elimination on bit-packed rows). Equivalent to: the ground-state energy is -M.
+    """
+    J = instance.J
+    if not np.all(np.abs(J) == 1):
+        raise ValueError("satisfiable() needs couplings J = ±1")
+    alive = _core_mask(instance)
+    F = instance.factors[alive]
+    if F.shape[0] == 0:
+        return True
+    used, local = np.unique(F, return_inverse=True)
+    local = local.reshape(F.shape)
+    n, M = used.size, F.shape[0]
+    A = np.zeros((M, n + 1), dtype=np.uint8)
+    np.put_along_axis(A, local, 1, axis=1)  # distinct variables per clause
+    A[:, n] = (J[alive] < 0).astype(np.uint8)
+    P = np.packbits(A, axis=1)
+    row = 0
+    for col in range(n):
+        byte, mask = col // 8, np.uint8(0x80 >> (col % 8))
+        hits = np.nonzero(P[row:, byte] & mask)[0]
+        if hits.size == 0:
+            continue
+        piv = row + hits[0]
+        if piv != row:
+            P[[row, piv]] = P[[piv, row]]
+        below = row + 1 + np.nonzero(P[row + 1 :, byte] & mask)[0]
+        P[below] ^= P[row]
+        row += 1
+        if row == M:
+            break
+    # rows from `row` on have no coefficient left; a set right-hand side is a contradiction 0 = 1
+    bbyte, bmask = n // 8, np.uint8(0x80 >> (n % 8))
+    return not bool(np.any(P[row:, bbyte] & bmask))
