@@ -167,7 +167,9 @@ def synapse_covariance(n_out: int, n_in: int, rho_pre: float = 0.0, rho_post: fl
 
 
 def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
-    return random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    return (
+        random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    )
 
 
 def gaussian_synapses(
@@ -186,7 +188,9 @@ def gaussian_synapses(
     """
     rho_pre, rho_post = check_correlations(n_out, n_in, rho_pre, rho_post)
     size = _positive_int(size, "size")
-    lam = {k: math.sqrt(max(v, 0.0)) for k, v in structure_eigenvalues(n_out, n_in, rho_pre, rho_post).items()}
+    lam = {
+        k: math.sqrt(max(v, 0.0)) for k, v in structure_eigenvalues(n_out, n_in, rho_pre, rho_post).items()
+    }
     Z = _rng(random_state).standard_normal((size, n_out, n_in))
     m_out = Z.mean(axis=1, keepdims=True)  # P_o Z  (mean over postsynaptic units)
     m_in = Z.mean(axis=2, keepdims=True)  # Z P_i  (mean over presynaptic units)
@@ -227,9 +231,13 @@ def binary_synapses(
     try:
         check_correlations(n_out, n_in, lat_pre, lat_post)
     except ValueError as exc:
-        raise ValueError(f"binary correlations rho_pre={rho_pre}, rho_post={rho_post} need latent Gaussian "
-                         f"correlations ({lat_pre:.4g}, {lat_post:.4g}) that are not realizable: {exc}") from None
-    G = gaussian_synapses(n_out, n_in, rho_pre=lat_pre, rho_post=lat_post, size=size, random_state=random_state)
+        raise ValueError(
+            f"binary correlations rho_pre={rho_pre}, rho_post={rho_post} need latent Gaussian "
+            f"correlations ({lat_pre:.4g}, {lat_post:.4g}) that are not realizable: {exc}"
+        ) from None
+    G = gaussian_synapses(
+        n_out, n_in, rho_pre=lat_pre, rho_post=lat_post, size=size, random_state=random_state
+    )
     return np.where(G >= 0, 1, -1).astype(np.int8)
 
 
@@ -303,7 +311,9 @@ class SynapseEnsemble:
             for name, r in (("rho_pre", rho_pre), ("rho_post", rho_post)):
                 if abs(r) > 1:
                     raise ValueError(f"{name} = {r:.4g} at n_in={n_in} is not a correlation")
-            check_correlations(n_out, n_in, latent_gaussian_correlation(rho_pre), latent_gaussian_correlation(rho_post))
+            check_correlations(
+                n_out, n_in, latent_gaussian_correlation(rho_pre), latent_gaussian_correlation(rho_post)
+            )
             return rho_pre, rho_post
         return check_correlations(n_out, n_in, rho_pre, rho_post)
 
@@ -330,4 +340,6 @@ def draw_synapses(
         return binary_synapses(
             n_out, n_in, rho_pre=rho_pre, rho_post=rho_post, size=size, random_state=random_state
         ).astype(np.float64)
-    return gaussian_synapses(n_out, n_in, rho_pre=rho_pre, rho_post=rho_post, size=size, random_state=random_state)
+    return gaussian_synapses(
+        n_out, n_in, rho_pre=rho_pre, rho_post=rho_post, size=size, random_state=random_state
+    )

@@ -134,7 +134,12 @@ def trace_square_unbiased(X: np.ndarray) -> np.ndarray:
     Xc, P = _centered(X)
     S = np.matmul(np.swapaxes(Xc, -1, -2), Xc) / (P - 1)
     norms2 = np.sum(Xc * Xc, axis=-1)
-    return _hy(np.sum(S * S, axis=(-2, -1)), np.trace(S, axis1=-2, axis2=-1), np.sum(norms2 * norms2, axis=-1) / (P - 1), P)
+    return _hy(
+        np.sum(S * S, axis=(-2, -1)),
+        np.trace(S, axis1=-2, axis2=-1),
+        np.sum(norms2 * norms2, axis=-1) / (P - 1),
+        P,
+    )
 
 
 def covariance_statistics(A: np.ndarray) -> dict[str, np.ndarray]:
@@ -212,7 +217,9 @@ def gaussian_inputs(
     if lam.min() < -1e-9 * max(1.0, lam.max()):
         raise ValueError(f"the input covariance is not positive semidefinite (eigenvalue {lam.min():.3g})")
     root = V * np.sqrt(np.clip(lam, 0, None))
-    Z = _rng(random_state).standard_normal((_positive_int(size, "size"), _positive_int(n_inputs, "n_inputs"), C.shape[0]))
+    Z = _rng(random_state).standard_normal(
+        (_positive_int(size, "size"), _positive_int(n_inputs, "n_inputs"), C.shape[0])
+    )
     return Z @ root.T
 
 
@@ -244,7 +251,10 @@ def simulate_depth(
     rows = []
     for ens in ensembles:
         X = gaussian_inputs(input_cov, n_inputs, size=n_networks, random_state=rng)
-        Ws = [ens.draw(n_out, n_in, size=n_networks, random_state=rng) for n_in, n_out in zip(widths[:-1], widths[1:])]
+        Ws = [
+            ens.draw(n_out, n_in, size=n_networks, random_state=rng)
+            for n_in, n_out in zip(widths[:-1], widths[1:], strict=True)
+        ]
         acts = propagate(X, Ws, sigma=sigma, activation=activation)
         for layer, A in enumerate(acts):
             st = covariance_statistics(A)
@@ -255,6 +265,17 @@ def simulate_depth(
     df = pd.DataFrame(rows)
     df["N_offdiag_corr2"] = df["width"] * df["offdiag_corr2"]
     df["method"] = "simulation"
-    cols = ["synapses", "kind", "method", "network", "layer", "width", "variance", "D_over_N",
-            "offdiag_corr2", "N_offdiag_corr2", "D_plugin_over_N"]
+    cols = [
+        "synapses",
+        "kind",
+        "method",
+        "network",
+        "layer",
+        "width",
+        "variance",
+        "D_over_N",
+        "offdiag_corr2",
+        "N_offdiag_corr2",
+        "D_plugin_over_N",
+    ]
     return df[cols]

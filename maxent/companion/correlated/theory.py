@@ -53,8 +53,9 @@ N Delta is measured against simulations over N (tests, notebook).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,19 @@ from scipy.special import ndtr
 from .generators import SynapseEnsemble, _positive_int
 from .propagation import ACTIVATIONS, LEAKY_SLOPE, statistics_from_covariance
 
-__all__ = ["LayerState", "FieldMoments", "linear_step", "nonlinear_step", "theory_depth"]
+__all__ = [
+    "LayerState",
+    "FieldMoments",
+    "TheoryDomainWarning",
+    "linear_step",
+    "nonlinear_step",
+    "theory_depth",
+]
+
+
+class TheoryDomainWarning(UserWarning):
+    """The mean-field closure is used outside the regime where it was checked against simulation."""
+
 
 _HE_Z, _HE_W = np.polynomial.hermite_e.hermegauss(81)
 _HE_W = _HE_W / np.sqrt(2.0 * np.pi)
@@ -93,8 +106,15 @@ class LayerState:
         m = np.zeros(n) if mean is None else np.asarray(mean, dtype=np.float64)
         if m.shape != (n,) or not np.all(np.isfinite(m)):
             raise ValueError(f"mean must be a finite vector of shape ({n},)")
-        return cls(n, float(np.trace(C)), float(np.sum(C * C)), float(one.sum()), float(one @ one),
-                   float(m @ m), float(m.sum()))
+        return cls(
+            n,
+            float(np.trace(C)),
+            float(np.sum(C * C)),
+            float(one.sum()),
+            float(one @ one),
+            float(m @ m),
+            float(m.sum()),
+        )
 
     @property
     def D_over_N(self) -> float:
@@ -184,7 +204,9 @@ def nonlinear_step(f: FieldMoments, activation: str) -> tuple[LayerState, float]
     T1 = n * EV
     T2 = n * EV2 + n * (n - 1) * Ek2**2 * f.G2
     S1 = n * EV + n * (n - 1) * Ek**2 * f.m_G
-    S2 = n * (EV2 + 2 * EVk * Ek * (n - 1) * f.m_G + Ek2 * ((n - 1) * Ek2 * f.G2 + (n - 1) * (n - 2) * Ek**2 * f.GG))
+    S2 = n * (
+        EV2 + 2 * EVk * Ek * (n - 1) * f.m_G + Ek2 * ((n - 1) * Ek2 * f.G2 + (n - 1) * (n - 2) * Ek**2 * f.GG)
+    )
     delta = Ek2**2 * f.G2 / EV**2
     return LayerState(n, T1, T2, S1, S2, n * EM2, n * EM), float(delta)
 
@@ -210,15 +232,46 @@ def theory_depth(
     C0 = np.asarray(input_cov, dtype=np.float64)
     if C0.shape != (widths[0], widths[0]):
         raise ValueError(f"input_cov must be ({widths[0]}, {widths[0]}), got {C0.shape}")
+    correlated = ensemble.kind != "orthogonal" and (ensemble.c_pre or ensemble.c_post)
+    if correlated and activation in ("relu", "leaky_relu"):
+        warnings.warn(
+            f"{ensemble.name} with {activation}: activities with a non-zero mean make the coherent mode "
+            "of correlated synapses non-self-averaging (and rho_post ~ N^-1/2 makes mean fields grow like "
+            "N^1/4); the closure is checked against simulation for odd activations (linear, tanh) only",
+            TheoryDomainWarning,
+            stacklevel=2,
+        )
     state = LayerState.from_covariance(C0, input_mean)
     st0 = statistics_from_covariance(C0)
-    rows = [dict(layer=0, width=widths[0], variance=st0["variance"], D_over_N=st0["D_over_N"],
-                 offdiag_corr2=st0["offdiag_corr2"])]
+    rows = [
+        dict(
+            layer=0,
+            width=widths[0],
+            variance=st0["variance"],
+            D_over_N=st0["D_over_N"],
+            offdiag_corr2=st0["offdiag_corr2"],
+        )
+    ]
     for layer, n_out in enumerate(widths[1:], start=1):
         f = linear_step(state, n_out, ensemble, sigma)
+        ratio = max(abs(f.m_G), np.sqrt(max(f.G2, 0.0))) / f.g if f.g > 0 else np.inf
+        if ratio > 0.3:
+            warnings.warn(
+                f"layer {layer}: field cross-covariances reach {ratio:.2f} of the variance; the linearized "
+                "closure assumes |G_ik| << G_ii (weak correlations, rho -> 0 with N)",
+                TheoryDomainWarning,
+                stacklevel=2,
+            )
         state, delta = nonlinear_step(f, activation)
-        rows.append(dict(layer=layer, width=n_out, variance=state.T1 / n_out, D_over_N=state.D_over_N,
-                         offdiag_corr2=delta))
+        rows.append(
+            dict(
+                layer=layer,
+                width=n_out,
+                variance=state.T1 / n_out,
+                D_over_N=state.D_over_N,
+                offdiag_corr2=delta,
+            )
+        )
     df = pd.DataFrame(rows)
     df["N_offdiag_corr2"] = df["width"] * df["offdiag_corr2"]
     df.insert(0, "network", -1)
@@ -226,7 +279,3 @@ def theory_depth(
     df.insert(0, "kind", ensemble.kind)
     df.insert(0, "synapses", ensemble.name)
     return df
-
-
-def _replace_state(state: LayerState, **kw: float) -> LayerState:  # pragma: no cover - convenience
-    return replace(state, **kw)

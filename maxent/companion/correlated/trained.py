@@ -52,7 +52,9 @@ SOURCES = ("trained", "ising", "independent", "random")
 STATISTICS = ("D_over_N", "offdiag_corr2")
 
 
-def network_activities(spins: np.ndarray, widths: tuple[int, ...], X: np.ndarray, slope: float = 0.1) -> list[np.ndarray]:
+def network_activities(
+    spins: np.ndarray, widths: tuple[int, ...], X: np.ndarray, slope: float = 0.1
+) -> list[np.ndarray]:
     """Activities of M ±1 networks on inputs X (P, n_0): list of (M, P, n_l), l = 0..L (layer L
     holds the logits), with the core's forward convention."""
     spins = np.asarray(spins)
@@ -63,7 +65,9 @@ def network_activities(spins: np.ndarray, widths: tuple[int, ...], X: np.ndarray
         raise ValueError(f"X must be (P, {widths[0]}), got shape {X.shape}")
     if not np.all(np.isfinite(X)):
         raise ValueError("X contains non-finite values (NaN or inf)")
-    Ws = [torch.from_numpy(np.ascontiguousarray(W, dtype=np.float32)) for W in spins_to_weights(spins, widths)]
+    Ws = [
+        torch.from_numpy(np.ascontiguousarray(W, dtype=np.float32)) for W in spins_to_weights(spins, widths)
+    ]
     M = spins.shape[0]
     a = torch.from_numpy(X).t().expand(M, -1, -1).contiguous()
     out = [np.broadcast_to(X, (M, *X.shape))]
@@ -78,12 +82,16 @@ def network_activities(spins: np.ndarray, widths: tuple[int, ...], X: np.ndarray
 def _check_models(samples: WeightSamples, models: Mapping[str, IsingModel]) -> None:
     missing = [b for b in samples.blocks if b not in models]
     if missing:
-        raise ValueError(f"models lack the block(s) {missing}; need one IsingModel per block {list(samples.blocks)}")
+        raise ValueError(
+            f"models lack the block(s) {missing}; need one IsingModel per block {list(samples.blocks)}"
+        )
     for b, sl in samples.blocks.items():
         if not isinstance(models[b], IsingModel):
             raise TypeError(f"models[{b!r}] must be an IsingModel, got {type(models[b]).__name__}")
         if models[b].n_spins != sl.stop - sl.start:
-            raise ValueError(f"models[{b!r}] has {models[b].n_spins} spins but block {b} has {sl.stop - sl.start}")
+            raise ValueError(
+                f"models[{b!r}] has {models[b].n_spins} spins but block {b} has {sl.stop - sl.start}"
+            )
 
 
 def _bernoulli_spins(m: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -183,12 +191,20 @@ def trained_dimension(
     if X.shape[1] != widths[0]:
         raise ValueError(f"the dataset has {X.shape[1]} features but the networks take {widths[0]} inputs")
     if X.shape[0] < 4:
-        raise ValueError(f"need at least 4 inputs to estimate a covariance, the {split} split has {X.shape[0]}")
+        raise ValueError(
+            f"need at least 4 inputs to estimate a covariance, the {split} split has {X.shape[0]}"
+        )
     slope = float(samples.meta.get("config", {}).get("slope", 0.1))
     rng = np.random.default_rng(seed)
     if sources is None:
-        sources = weight_sources(samples, models, n_model_samples=n_model_samples, independent=independent,
-                                 sampler=sampler, random_state=rng)
+        sources = weight_sources(
+            samples,
+            models,
+            n_model_samples=n_model_samples,
+            independent=independent,
+            sampler=sampler,
+            random_state=rng,
+        )
     L = len(widths) - 1
     rows = []
     for name in SOURCES:
@@ -199,14 +215,29 @@ def trained_dimension(
         per_layer = [covariance_statistics(A) for A in acts]
         stats = {s: np.stack([st[s] for st in per_layer], axis=1) for s in STATISTICS}  # (M, L + 1)
         for s, arr in stats.items():
-            res = run_bootstrap(lambda rows_, arr=arr: np.nanmean(arr[rows_], axis=0), runs, n_boot=n_boot,
-                                level=level, random_state=rng)
+            res = run_bootstrap(
+                lambda rows_, arr=arr: np.nanmean(arr[rows_], axis=0),
+                runs,
+                n_boot=n_boot,
+                level=level,
+                random_state=rng,
+            )
             for layer in range(L + 1):
-                rows.append(dict(source=name, layer=layer, width=widths[layer],
-                                 role="input" if layer == 0 else ("output" if layer == L else "hidden"),
-                                 statistic=s, value=float(res.value[layer]), ci_low=float(res.ci_low[layer]),
-                                 ci_high=float(res.ci_high[layer]), n_networks=int(spins.shape[0]),
-                                 n_runs=int(res.n_runs), n_inputs=int(X.shape[0])))
+                rows.append(
+                    dict(
+                        source=name,
+                        layer=layer,
+                        width=widths[layer],
+                        role="input" if layer == 0 else ("output" if layer == L else "hidden"),
+                        statistic=s,
+                        value=float(res.value[layer]),
+                        ci_low=float(res.ci_low[layer]),
+                        ci_high=float(res.ci_high[layer]),
+                        n_networks=int(spins.shape[0]),
+                        n_runs=int(res.n_runs),
+                        n_inputs=int(X.shape[0]),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -223,7 +254,7 @@ def synapse_pair_structure(
     for name, (spins, _runs) in sources.items():
         offset = 0
         for layer, (n_in, n_out) in enumerate(slices, start=1):
-            B = np.asarray(spins[:, offset:offset + n_in * n_out], dtype=np.float64)
+            B = np.asarray(spins[:, offset : offset + n_in * n_out], dtype=np.float64)
             offset += n_in * n_out
             with np.errstate(invalid="ignore", divide="ignore"):
                 R = np.corrcoef(B, rowvar=False)
@@ -232,10 +263,21 @@ def synapse_pair_structure(
             same_post = post[:, None] == post[None, :]
             same_pre = pre[:, None] == pre[None, :]
             off = ~np.eye(idx.size, dtype=bool)
-            for pair, mask in (("post", same_post & off), ("pre", same_pre & off),
-                               ("none", ~same_post & ~same_pre)):
+            for pair, mask in (
+                ("post", same_post & off),
+                ("pre", same_pre & off),
+                ("none", ~same_post & ~same_pre),
+            ):
                 v = R[mask]
-                rows.append(dict(source=name, block=f"W{layer}", pair=pair, mean_corr=float(np.nanmean(v)),
-                                 rms_corr=float(np.sqrt(np.nanmean(v * v))), n_pairs=int(mask.sum() // 2),
-                                 noise_floor=1.0 / np.sqrt(B.shape[0])))
+                rows.append(
+                    dict(
+                        source=name,
+                        block=f"W{layer}",
+                        pair=pair,
+                        mean_corr=float(np.nanmean(v)),
+                        rms_corr=float(np.sqrt(np.nanmean(v * v))),
+                        n_pairs=int(mask.sum() // 2),
+                        noise_floor=1.0 / np.sqrt(B.shape[0]),
+                    )
+                )
     return pd.DataFrame(rows)
