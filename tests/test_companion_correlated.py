@@ -328,3 +328,25 @@ def test_theory_matches_simulation_at_width_512():
     d = compare_over_width([512], ENSEMBLES, depth=4, activation="tanh", n_networks=12, random_state=1)
     dn = d[d["statistic"] == "D_over_N"]
     assert (dn["error"].abs() < 0.012 + 3 * dn["sem"]).all(), dn
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    P=st.integers(6, 40),
+    n=st.integers(2, 8),
+    scale=st.floats(1e-3, 1e3),
+)
+@settings(max_examples=40, deadline=None)
+def test_statistics_invariances(seed, P, n, scale):
+    """D is invariant under rotations of the units and global scaling; Delta under permutations
+    and scaling (not under rotations); both are unchanged by shifting every input (centering)."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(P, n)) @ rng.normal(size=(n, n))
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    perm = rng.permutation(n)
+    base = covariance_statistics(A)
+    rot = covariance_statistics(scale * A @ Q + 3.0)
+    shuf = covariance_statistics(scale * A[:, perm] - 1.0)
+    assert rot["D"] == pytest.approx(base["D"], rel=1e-6)
+    assert shuf["D"] == pytest.approx(base["D"], rel=1e-6)
+    assert shuf["offdiag_corr2"] == pytest.approx(base["offdiag_corr2"], rel=1e-6, abs=1e-9)
