@@ -350,3 +350,18 @@ def test_statistics_invariances(seed, P, n, scale):
     assert rot["D"] == pytest.approx(base["D"], rel=1e-6)
     assert shuf["D"] == pytest.approx(base["D"], rel=1e-6)
     assert shuf["offdiag_corr2"] == pytest.approx(base["offdiag_corr2"], rel=1e-6, abs=1e-9)
+
+
+@given(
+    shape=st.tuples(st.integers(4, 12), st.integers(1, 5)),
+    where=st.integers(0, 10_000),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+)
+@settings(max_examples=30, deadline=None)
+def test_non_finite_activities_are_refused_wherever_they_sit(shape, where, bad):
+    A = np.random.default_rng(where).normal(size=shape)
+    A.flat[where % A.size] = bad
+    with pytest.raises(ValueError, match="non-finite"):
+        covariance_statistics(A)
+    with pytest.raises(ValueError, match="non-finite"):
+        propagate(A, [np.ones((1, 2, shape[1]))])

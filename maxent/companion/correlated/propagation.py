@@ -191,9 +191,11 @@ def statistics_from_covariance(C: np.ndarray) -> dict[str, float]:
 def input_covariance(
     n: int, *, alpha: float = 1.0, random_state: int | np.random.Generator | None = None
 ) -> np.ndarray:
-    """A weakly correlated input covariance: spectrum lambda_k ∝ k^(-alpha) in a Haar-random basis,
-    normalized to unit mean variance (Tr C = n). alpha = 0 gives the identity (D/N = 1); the
-    off-diagonal covariances are O(1/sqrt(n)) and D/N = O(1) for alpha < 1/2... 1."""
+    """A weakly correlated input covariance (n, n): spectrum lambda_k ∝ k^(-alpha), k = 1..n, in a
+    Haar-random basis, normalized to Tr C = n. alpha = 0 gives the identity (D/N = 1); for
+    0 < alpha < 1/2 the dimension stays extensive (D/N -> (1 - 2 alpha) / (1 - alpha)^2 as n grows)
+    and the off-diagonal covariances are O(1/sqrt(n)); alpha = 1/2 is marginal (D/N decays like
+    1/ln n: 0.70 at n = 64, 0.60 at n = 256, 0.51 at n = 1024)."""
     n = _positive_int(n, "n")
     alpha = float(alpha)
     if not (np.isfinite(alpha) and alpha >= 0):
