@@ -365,3 +365,26 @@ def test_non_finite_activities_are_refused_wherever_they_sit(shape, where, bad):
         covariance_statistics(A)
     with pytest.raises(ValueError, match="non-finite"):
         propagate(A, [np.ones((1, 2, shape[1]))])
+
+
+def test_both_structures_together_need_a_faster_decay():
+    """Pre- and post-shared correlations both at c / sqrt(N): the dimension keeps falling with N
+    (the post term feeds back the pre-made coherent mode); with rho_post ~ 1/N instead
+    (rho_pre rho_post ~ N^-3/2) the combined effect is finite and N-independent."""
+    both, mixed, pre = [], [], []
+    for N in (64, 256, 1024):
+        C = np.eye(N)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TheoryDomainWarning)
+            both.append(
+                theory_depth([N] * 5, SynapseEnsemble(c_pre=0.5, c_post=0.5), input_cov=C)["D_over_N"].iloc[
+                    -1
+                ]
+            )
+        ens = SynapseEnsemble(c_pre=0.5, c_post=0.5, exponent=0.5, exponent_post=1.0)
+        assert ens.name == "gaussian c_pre=0.5, c_post=0.5 (N^-0.5, N^-1)"
+        mixed.append(theory_depth([N] * 5, ens, input_cov=C)["D_over_N"].iloc[-1])
+        pre.append(theory_depth([N] * 5, SynapseEnsemble(c_pre=0.5), input_cov=C)["D_over_N"].iloc[-1])
+    assert both[2] < both[0] / 2
+    assert abs(mixed[2] - mixed[0]) < 0.005  # settles (0.156, 0.157, 0.157)
+    assert pre[2] - mixed[2] > 0.015  # and the interplay still lowers D/N at O(1) (pre only: 0.181)
