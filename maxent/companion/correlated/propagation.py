@@ -23,7 +23,9 @@ unbiased estimator of Himeno & Yamada (2014), valid without normality,
 
 and the same formula per coordinate for sum_i C_ii^2 (so that the off-diagonal mass
 sum_{i != k} C_ik^2 is unbiased as well). Tr C is estimated by Tr S (unbiased). The ratios D
-and Delta are then consistent with a bias O(1/(P N)) (tested against exact covariances).
+and Delta are not exactly unbiased but close: measured on Gaussian inputs with P = N samples,
+D/N lands within 0.006 of the exact value at N = 64 and 256 (exact 0.70 and 0.60; the plug-in
+Tr S^2 gives 0.41 and 0.37), N Delta within 2%.
 """
 
 from __future__ import annotations
