@@ -20,6 +20,7 @@ import pandas as pd
 from maxent.companion.correlated import (
     SynapseEnsemble,
     compare_over_width,
+    coupling_share,
     error_scaling,
     input_covariance,
     simulate_depth,
@@ -132,6 +133,15 @@ def main() -> None:
                 index=["statistic", "layer"], columns="source", values="interval", aggfunc="first"
             )
             print(_md(table))
+            share = coupling_share(samples, models, data, n_boot=400, seed=0, sources=src)
+            print("\nshare of the trained networks' reduction (vs J = 0) reproduced by the couplings:\n")
+            print(
+                _md(
+                    share.set_index("layer")[
+                        ["gap", "gap_ci_low", "gap_ci_high", "share", "share_ci_low", "share_ci_high"]
+                    ]
+                )
+            )
 
 
 if __name__ == "__main__":

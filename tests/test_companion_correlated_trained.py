@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from maxent.companion.correlated import (
     SOURCES,
     binary_synapses,
+    coupling_share,
     covariance_statistics,
     network_activities,
     plot_depth,
@@ -187,3 +188,26 @@ def test_figures(setting):
         plot_trained_dimension(df.drop(columns="ci_low"))
     with pytest.raises(TypeError, match="DataFrame"):
         plot_depth([1, 2, 3])
+
+
+def test_coupling_share_limits(setting):
+    """share = 0 when the Ising draws are the independent ones, 1 when they are the trained
+    networks themselves; the gap is D_independent - D_trained with a bootstrap interval."""
+    samples, models, data = setting
+    src = weight_sources(samples, models, n_model_samples=50, sampler=EXACT, random_state=0)
+    same_as_indep = dict(src, ising=src["independent"])
+    tab = coupling_share(samples, models, data, n_boot=50, sources=same_as_indep)
+    assert list(tab["layer"]) == [1, 2]
+    np.testing.assert_allclose(tab["explained"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(tab["share"], 0.0, atol=1e-12)
+    same_as_trained = dict(src, ising=src["trained"])
+    tab1 = coupling_share(samples, models, data, n_boot=50, sources=same_as_trained)
+    np.testing.assert_allclose(tab1["share"], 1.0, rtol=1e-12)
+    acts = network_activities(src["independent"][0], WIDTHS, data.X_test)
+    direct = covariance_statistics(acts[1])["D_over_N"].mean()
+    acts_t = network_activities(samples.spins, WIDTHS, data.X_test)
+    gap = direct - covariance_statistics(acts_t[1])["D_over_N"].mean()
+    assert tab.loc[0, "gap"] == pytest.approx(gap, rel=1e-9)
+    assert (tab["gap_ci_low"] <= tab["gap_ci_high"]).all()
+    with pytest.raises(ValueError, match="sources lack"):
+        coupling_share(samples, models, data, sources={"trained": src["trained"]})

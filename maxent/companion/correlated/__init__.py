@@ -34,6 +34,10 @@ n_model_samples=None, independent="magnetization", sampler=None, level=0.95, sou
   "offdiag_corr2"), ``value`` (mean over networks), ``ci_low``, ``ci_high`` (run-level basic
   bootstrap), ``n_networks``, ``n_runs``, ``n_inputs``.
 - figure: ``plot_trained_dimension(df)``.
+- summary: ``coupling_share(samples, models, dataset, *, n_boot, seed, sources=...)``, one row per
+  layer >= 1: ``gap`` = D_independent - D_trained, ``explained`` = D_independent - D_ising and
+  ``share`` = explained / gap, each with ``*_ci_low``/``*_ci_high`` (sources resampled
+  independently), and ``gap_resolved``.
 - companion table: ``synapse_pair_structure(weight_sources(...), samples.widths)`` (columns
   ``source, block, pair, mean_corr, rms_corr, n_pairs, noise_floor``) and
   ``plot_pair_structure``; pass the same ``weight_sources`` result to ``trained_dimension(...,
@@ -73,7 +77,15 @@ from .propagation import (
     trace_square_unbiased,
 )
 from .theory import LayerState, TheoryDomainWarning, linear_step, nonlinear_step, theory_depth
-from .trained import SOURCES, network_activities, synapse_pair_structure, trained_dimension, weight_sources
+from .trained import (
+    SOURCES,
+    coupling_share,
+    network_activities,
+    per_network_statistics,
+    synapse_pair_structure,
+    trained_dimension,
+    weight_sources,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -85,6 +97,7 @@ __all__ = [
     "binary_synapses",
     "check_correlations",
     "compare_over_width",
+    "coupling_share",
     "covariance_statistics",
     "draw_synapses",
     "error_scaling",
@@ -97,6 +110,7 @@ __all__ = [
     "network_activities",
     "nonlinear_step",
     "orthogonal_synapses",
+    "per_network_statistics",
     "plot_depth",
     "plot_pair_structure",
     "plot_trained_dimension",

@@ -35,7 +35,7 @@ import torch
 from maxent.ising import IsingModel
 from maxent.nets import hidden_activation, spins_to_weights
 from maxent.samples import WeightSamples
-from maxent.stats.bootstrap import run_bootstrap
+from maxent.stats.bootstrap import basic_interval, resample_runs, run_bootstrap
 
 from .generators import _rng
 from .propagation import covariance_statistics
@@ -46,6 +46,8 @@ __all__ = [
     "weight_sources",
     "trained_dimension",
     "synapse_pair_structure",
+    "per_network_statistics",
+    "coupling_share",
 ]
 
 SOURCES = ("trained", "ising", "independent", "random")
@@ -150,6 +152,39 @@ def weight_sources(
     }
 
 
+def _inputs(samples: WeightSamples, dataset, split: str) -> tuple[np.ndarray, float]:
+    """The dataset inputs of ``split`` (checked against the architecture) and the hidden slope."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    X = np.asarray(dataset.X_test if split == "test" else dataset.X_train)
+    if X.ndim != 2 or X.shape[1] != samples.widths[0]:
+        raise ValueError(
+            f"the dataset has {X.shape[-1]} features but the networks take {samples.widths[0]} inputs"
+        )
+    if X.shape[0] < 4:
+        raise ValueError(
+            f"need at least 4 inputs to estimate a covariance, the {split} split has {X.shape[0]}"
+        )
+    return X, float(samples.meta.get("config", {}).get("slope", 0.1))
+
+
+def per_network_statistics(
+    sources: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    widths: tuple[int, ...],
+    X: np.ndarray,
+    slope: float = 0.1,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-network D_l / n_l and Delta_l: source -> statistic -> array (M_source, L + 1)."""
+    out = {}
+    for name in SOURCES:
+        if name not in sources:
+            continue
+        acts = network_activities(sources[name][0], widths, X, slope)
+        per_layer = [covariance_statistics(A) for A in acts]
+        out[name] = {s: np.stack([st[s] for st in per_layer], axis=1) for s in STATISTICS}
+    return out
+
+
 def trained_dimension(
     samples: WeightSamples,
     models: Mapping[str, IsingModel],
@@ -184,17 +219,7 @@ def trained_dimension(
     ("D_over_N" or "offdiag_corr2"), ``value`` (mean over networks), ``ci_low``, ``ci_high``
     (basic run-level bootstrap), ``n_networks``, ``n_runs``, ``n_inputs``.
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    X = np.asarray(dataset.X_test if split == "test" else dataset.X_train)
-    widths = samples.widths
-    if X.shape[1] != widths[0]:
-        raise ValueError(f"the dataset has {X.shape[1]} features but the networks take {widths[0]} inputs")
-    if X.shape[0] < 4:
-        raise ValueError(
-            f"need at least 4 inputs to estimate a covariance, the {split} split has {X.shape[0]}"
-        )
-    slope = float(samples.meta.get("config", {}).get("slope", 0.1))
+    X, slope = _inputs(samples, dataset, split)
     rng = np.random.default_rng(seed)
     if sources is None:
         sources = weight_sources(
@@ -205,15 +230,12 @@ def trained_dimension(
             sampler=sampler,
             random_state=rng,
         )
+    widths = samples.widths
+    per_network = per_network_statistics(sources, widths, X, slope)
     L = len(widths) - 1
     rows = []
-    for name in SOURCES:
-        if name not in sources:
-            continue
+    for name, stats in per_network.items():
         spins, runs = sources[name]
-        acts = network_activities(spins, widths, X, slope)
-        per_layer = [covariance_statistics(A) for A in acts]
-        stats = {s: np.stack([st[s] for st in per_layer], axis=1) for s in STATISTICS}  # (M, L + 1)
         for s, arr in stats.items():
             res = run_bootstrap(
                 lambda rows_, arr=arr: np.nanmean(arr[rows_], axis=0),
@@ -280,4 +302,81 @@ def synapse_pair_structure(
                         noise_floor=1.0 / np.sqrt(B.shape[0]),
                     )
                 )
+    return pd.DataFrame(rows)
+
+
+def coupling_share(
+    samples: WeightSamples,
+    models: Mapping[str, IsingModel],
+    dataset,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    split: str = "test",
+    level: float = 0.95,
+    sources: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    **source_options,
+) -> pd.DataFrame:
+    """How much of the trained networks' dimension reduction do the fitted couplings reproduce?
+
+    Per layer l >= 1, with D = mean D_l / n_l of each source,
+
+        gap       = D_independent - D_trained     (reduction of the trained networks relative to
+                                                    independent synapses with the same magnetizations)
+        explained = D_independent - D_ising       (the part reproduced by the couplings J)
+        share     = explained / gap
+
+    Intervals: basic bootstrap with the three sources resampled independently (trained networks
+    by run, model draws one by one); the small dependence of the "independent" draws on the
+    Ising draws (their magnetizations) is ignored. ``share`` is unstable where the gap's interval
+    reaches 0 (``gap_resolved`` False). Other keywords go to :func:`weight_sources`.
+
+    Returns
+    -------
+    DataFrame, one row per layer >= 1: ``layer``, ``width``, ``role``, and ``value``, ``ci_low``,
+    ``ci_high`` for each of ``gap``, ``explained``, ``share`` (columns ``gap``, ``gap_ci_low``, ...),
+    ``gap_resolved``.
+    """
+    X, slope = _inputs(samples, dataset, split)
+    rng = np.random.default_rng(seed)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+    if sources is None:
+        sources = weight_sources(samples, models, random_state=rng, **source_options)
+    missing = [k for k in ("trained", "ising", "independent") if k not in sources]
+    if missing:
+        raise ValueError(f"sources lack {missing}")
+    # layers >= 1 only (layer 0 is the data itself: no gap)
+    D = {
+        k: v["D_over_N"][:, 1:] for k, v in per_network_statistics(sources, samples.widths, X, slope).items()
+    }
+
+    def stats(t: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        dt, di, dj = np.nanmean(t, axis=0), np.nanmean(i, axis=0), np.nanmean(j, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.stack([dj - dt, dj - di, (dj - di) / (dj - dt)])  # (3, L)
+
+    value = stats(D["trained"], D["ising"], D["independent"])
+    reps = np.empty((n_boot, *value.shape))
+    runs = sources["trained"][1]
+    n_i, n_j = D["ising"].shape[0], D["independent"].shape[0]
+    for b in range(n_boot):
+        reps[b] = stats(
+            D["trained"][resample_runs(runs, rng)],
+            D["ising"][rng.integers(0, n_i, n_i)],
+            D["independent"][rng.integers(0, n_j, n_j)],
+        )
+    lo, hi = basic_interval(value, reps, level)
+    L = len(samples.widths) - 1
+    rows = []
+    for layer in range(1, L + 1):
+        row = dict(layer=layer, width=samples.widths[layer], role="output" if layer == L else "hidden")
+        for k, name in enumerate(("gap", "explained", "share")):
+            row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = (
+                value[k, layer - 1],
+                lo[k, layer - 1],
+                hi[k, layer - 1],
+            )
+        row["gap_resolved"] = bool(row["gap_ci_low"] > 0 or row["gap_ci_high"] < 0)
+        rows.append(row)
     return pd.DataFrame(rows)
