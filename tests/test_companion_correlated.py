@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maxent.companion.correlated import (
+    DEFAULT_ENSEMBLES,
     LayerState,
     SynapseEnsemble,
     TheoryDomainWarning,
@@ -22,6 +23,7 @@ from maxent.companion.correlated import (
     check_correlations,
     compare_over_width,
     covariance_statistics,
+    depth_study,
     error_scaling,
     gaussian_inputs,
     gaussian_synapses,
@@ -388,3 +390,17 @@ def test_both_structures_together_need_a_faster_decay():
     assert both[2] < both[0] / 2
     assert abs(mixed[2] - mixed[0]) < 0.005  # settles (0.156, 0.157, 0.157)
     assert pre[2] - mixed[2] > 0.015  # and the interplay still lowers D/N at O(1) (pre only: 0.181)
+
+
+def test_depth_study_table():
+    df = depth_study(N=48, depth=3, n_networks=2, random_state=0)
+    assert set(df["method"]) == {"simulation", "theory"}
+    assert df["synapses"].nunique() == len(DEFAULT_ENSEMBLES)
+    th = df[df["method"] == "theory"]
+    assert len(th) == len(DEFAULT_ENSEMBLES) * 4 and (th["network"] == -1).all()
+    # uncorrelated synapses never leave the closure's domain; at N = 48 the correlated ones
+    # (rho = 1/sqrt(48) = 0.14) are flagged, with the reason
+    flagged = th.groupby("synapses")["theory_warning"].first()
+    assert (flagged[["iid gaussian", "iid binary", "orthogonal"]] == "").all()
+    assert flagged["gaussian c_pre=1"].startswith("layer") and "linearized" in flagged["gaussian c_pre=1"]
+    assert set(df.loc[df["method"] == "simulation", "network"]) == {0, 1}

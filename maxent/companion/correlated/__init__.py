@@ -47,11 +47,14 @@ Cost (deep 20-15-15-10 digits setting, 384 networks, 2-core CPU): Gibbs sampling
 block models ~16 s (default sampler: 64 chains, burn 200, thin 10), statistics and bootstrap
 (n_boot=200) ~2 s.
 
-Theory/simulation figures for the notebook and reports: ``simulate_depth`` + ``theory_depth``
--> ``plot_depth``; ``compare_over_width`` -> ``plot_width_errors`` / ``error_scaling``.
+Synthetic stage (no trained data needed): ``depth_study(N=256, depth=6, ensembles=DEFAULT_ENSEMBLES,
+*, activation="tanh", n_networks=4, random_state=0)`` -> tidy table (columns ``synapses, kind,
+method ("simulation"/"theory"), network, layer, width, variance, D_over_N, offdiag_corr2,
+N_offdiag_corr2, D_plugin_over_N, theory_warning``; ~5 s at N = 256) -> ``plot_depth``.
+Theory vs simulation over N: ``compare_over_width`` -> ``error_scaling`` / ``plot_width_errors``.
 """
 
-from .comparison import compare_over_width, error_scaling
+from .comparison import DEFAULT_ENSEMBLES, compare_over_width, depth_study, error_scaling
 from .generators import (
     SYNAPSE_KINDS,
     SynapseEnsemble,
@@ -89,6 +92,7 @@ from .trained import (
 
 __all__ = [
     "ACTIVATIONS",
+    "DEFAULT_ENSEMBLES",
     "SOURCES",
     "SYNAPSE_KINDS",
     "LayerState",
@@ -99,6 +103,7 @@ __all__ = [
     "compare_over_width",
     "coupling_share",
     "covariance_statistics",
+    "depth_study",
     "draw_synapses",
     "error_scaling",
     "gaussian_inputs",

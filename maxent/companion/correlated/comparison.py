@@ -13,9 +13,64 @@ from .generators import SynapseEnsemble, _positive_int, _rng
 from .propagation import input_covariance, simulate_depth
 from .theory import TheoryDomainWarning, theory_depth
 
-__all__ = ["compare_over_width", "error_scaling"]
+__all__ = ["DEFAULT_ENSEMBLES", "depth_study", "compare_over_width", "error_scaling"]
+
+DEFAULT_ENSEMBLES = (
+    SynapseEnsemble("gaussian"),
+    SynapseEnsemble("binary"),
+    SynapseEnsemble("gaussian", c_pre=1.0),
+    SynapseEnsemble("gaussian", c_post=1.0),
+    SynapseEnsemble("gaussian", c_pre=1.0, c_post=1.0, exponent=0.5, exponent_post=1.0),
+    SynapseEnsemble("binary", c_pre=1.0),
+    SynapseEnsemble("orthogonal"),
+)
 
 _STATS = ("D_over_N", "N_offdiag_corr2")
+
+
+def depth_study(
+    N: int = 256,
+    depth: int = 6,
+    ensembles: Sequence[SynapseEnsemble] = DEFAULT_ENSEMBLES,
+    *,
+    activation: str = "tanh",
+    sigma: float = 1.0,
+    alpha: float = 0.5,
+    inputs_per_unit: int = 4,
+    n_networks: int = 4,
+    random_state: int | np.random.Generator | None = 0,
+) -> pd.DataFrame:
+    """D_l / N and decorrelation along depth, simulation and theory in one tidy table (a stage for
+    the synthetic part of the analysis; ``plot_depth`` draws it).
+
+    Equal widths N, inputs x ~ N(0, C0) with C0 from :func:`input_covariance` (``alpha``).
+    Returns the rows of :func:`simulate_depth` (one per network and layer) and of
+    :func:`theory_depth` (``network`` = -1), plus ``theory_warning``: the closure's
+    :class:`TheoryDomainWarning` for that ensemble (empty when none).
+    """
+    rng = _rng(random_state)
+    widths = [_positive_int(N, "N")] * (_positive_int(depth, "depth") + 1)
+    C0 = input_covariance(N, alpha=alpha, random_state=rng)
+    sim = simulate_depth(
+        widths,
+        ensembles,
+        input_cov=C0,
+        n_inputs=inputs_per_unit * N,
+        n_networks=n_networks,
+        activation=activation,
+        sigma=sigma,
+        random_state=rng,
+    )
+    sim["theory_warning"] = ""
+    parts = [sim]
+    for ens in ensembles:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TheoryDomainWarning)
+            th = theory_depth(widths, ens, input_cov=C0, activation=activation, sigma=sigma)
+        msgs = [str(w.message) for w in caught if issubclass(w.category, TheoryDomainWarning)]
+        th["theory_warning"] = msgs[0] if msgs else ""
+        parts.append(th)
+    return pd.concat(parts, ignore_index=True)
 
 
 def compare_over_width(
