@@ -101,9 +101,9 @@ def main() -> None:
     print(_md(pd.DataFrame(rows), index=False))
 
     if args.results:
-        from maxent import datasets
-        from maxent.ising import IsingModel
-        from maxent.samples import WeightSamples
+        from maxent.data import datasets
+        from maxent.data.samples import WeightSamples
+        from maxent.model.ising import IsingModel
 
         res = Path(args.results)
         for path in sorted((res / "samples").glob("*.npz")):

@@ -84,8 +84,8 @@ def large_deviations(widths: tuple[int, ...], repeats: int, particles: int) -> p
 
 
 def trained_timing(path: str) -> pd.DataFrame:
-    from maxent import datasets
-    from maxent.samples import WeightSamples
+    from maxent.data import datasets
+    from maxent.data.samples import WeightSamples
 
     smp = WeightSamples.load(path)
     d = smp.meta["dataset"]

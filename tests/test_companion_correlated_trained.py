@@ -27,10 +27,10 @@ from maxent.companion.correlated import (
     trained_dimension,
     weight_sources,
 )
-from maxent.datasets import Dataset
-from maxent.ising import IsingModel
-from maxent.nets import forward
-from maxent.samples import WeightSamples
+from maxent.data.datasets import Dataset
+from maxent.data.nets import forward
+from maxent.data.samples import WeightSamples
+from maxent.model.ising import IsingModel
 
 WIDTHS = (4, 3, 2)
 EXACT = {"method": "exact"}

@@ -1,6 +1,6 @@
 """Trained-ensemble sensitivity (per-block dilution and sign flips) and the figures.
 
-Oracles: the unperturbed rows reproduce maxent.nets.binary_accuracy; the Monte Carlo averages over
+Oracles: the unperturbed rows reproduce maxent.data.nets.binary_accuracy; the Monte Carlo averages over
 perturbation draws match an exact enumeration of all perturbation patterns of a small block;
 contrasts equal differences of the summary means.
 """
@@ -31,9 +31,9 @@ from maxent.companion.sensitivity import (
     trained_sensitivity,
 )
 from maxent.companion.sensitivity.simulate import finite_size_table
-from maxent.datasets import Dataset
-from maxent.nets import binary_accuracy, forward, spins_to_weights
-from maxent.samples import WeightSamples
+from maxent.data.datasets import Dataset
+from maxent.data.nets import binary_accuracy, forward, spins_to_weights
+from maxent.data.samples import WeightSamples
 
 WIDTHS = (4, 3, 3, 3)
 

@@ -4,7 +4,7 @@ Draw equilibrium weight samples of an active path instance by heat-bath Monte Ca
 (:mod:`.mcmc`), fit the pairwise maximum-entropy model P(w) ∝ exp(sum_{i<j} J_ij w_i w_j +
 sum_i h_i w_i) to them with :class:`maxent.fit.PseudoLikelihood`, and read its geometry with the
 core tools (:func:`maxent.geometry.landscape.entropy_landscape`,
-:func:`maxent.geometry.clustering.tap_states`), exactly as for trained networks.
+:func:`maxent.model.tap.tap_states`), exactly as for trained networks.
 
 What to expect. For depth L = 2 the model *is* pairwise (each path couples its two weights with
 beta J_a), so the fit recovers beta J on path pairs. For L >= 3 a p-spin factor alone induces no
@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from maxent.fit import PseudoLikelihood
-from maxent.geometry.clustering import TapStates, tap_states
 from maxent.geometry.landscape import entropy_landscape
-from maxent.ising import IsingModel
+from maxent.model.ising import IsingModel
+from maxent.model.tap import TapStates, tap_states
 
 from .instances import PathInstance, _check_int
 from .mcmc import heat_bath

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from maxent.ising import check_exact_size, enumerate_states
+from maxent.model.enumerate import check_exact_size, enumerate_states
 
 from .instances import PathInstance, _check_beta
 

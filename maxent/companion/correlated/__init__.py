@@ -25,9 +25,9 @@ Pipeline stage (for the lead to wire)
 ``trained_dimension(samples, models, dataset, *, n_boot=200, seed=0, split="test",
 n_model_samples=None, independent="magnetization", sampler=None, level=0.95, sources=None)``
 
-- inputs: a setting's :class:`maxent.samples.WeightSamples`; ``models``: dict block name
-  ("W1", ..., "WL") -> fitted :class:`maxent.ising.IsingModel`; the setting's
-  :class:`maxent.datasets.Dataset`.
+- inputs: a setting's :class:`maxent.data.samples.WeightSamples`; ``models``: dict block name
+  ("W1", ..., "WL") -> fitted :class:`maxent.model.ising.IsingModel`; the setting's
+  :class:`maxent.data.datasets.Dataset`.
 - output: tidy DataFrame, one row per (source, layer, statistic), columns
   ``source`` ("trained", "ising", "independent", "random"), ``layer`` (0 = inputs, L = logits),
   ``width``, ``role`` ("input"/"hidden"/"output"), ``statistic`` ("D_over_N",

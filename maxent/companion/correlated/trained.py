@@ -16,7 +16,7 @@ is whether that structure changes the dimension of the hidden representations. S
     "random"       unbiased i.i.d. ±1 synapses (the untrained reference)
 
 Each network is run on the dataset's inputs with the core's forward convention
-(:mod:`maxent.nets`: a_l = leaky_relu(W_l a_{l-1}, slope) / sqrt(n_{l-1}) for hidden layers,
+(:mod:`maxent.data.nets`: a_l = leaky_relu(W_l a_{l-1}, slope) / sqrt(n_{l-1}) for hidden layers,
 logits z_L = W_L a_{L-1}); per layer the participation ratio D_l / n_l and the decorrelation
 Delta_l of :mod:`.propagation` are computed over the inputs (unbiased Tr C^2). The ensemble
 mean over networks gets a run-level bootstrap interval (:mod:`maxent.stats.bootstrap`; draws of
@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from maxent.ising import IsingModel
-from maxent.nets import hidden_activation, spins_to_weights
-from maxent.samples import WeightSamples
+from maxent.data.nets import hidden_activation, spins_to_weights
+from maxent.data.samples import WeightSamples
+from maxent.model.ising import IsingModel
 from maxent.stats.bootstrap import basic_interval, resample_runs, run_bootstrap
 
 from .generators import _rng
@@ -206,7 +206,7 @@ def trained_dimension(
     ----------
     samples, models, n_model_samples, independent, sampler
         See :func:`weight_sources` (``sources`` may pass its result to skip the sampling).
-    dataset : maxent.datasets.Dataset
+    dataset : maxent.data.datasets.Dataset
         Inputs X_train / X_test (``split``); widths[0] must equal its number of features.
     n_boot, level, seed
         Run-level bootstrap replicates, interval coverage, and the seed of model draws and

@@ -24,7 +24,7 @@ Pipeline stage (for wiring into maxent.pipeline / the CLI / the report)
 -----------------------------------------------------------------------
 ``trained_sensitivity(samples, dataset, *, levels=(0.9, 0.7, 0.5, 0.3), n_boot=200, seed=0,
 n_draws=4, perturbations=("dilution", "flip"), blocks=None, level=0.95) -> DataFrame``
-    inputs: a :class:`maxent.samples.WeightSamples` and the :class:`maxent.datasets.Dataset` it was
+    inputs: a :class:`maxent.data.samples.WeightSamples` and the :class:`maxent.data.datasets.Dataset` it was
     trained on (test split = input ensemble). ``levels`` are weight correlations rho in (0, 1].
     columns: block, perturbation, rho, strength (c or p), metric (accuracy | agreement | overlap),
     value, ci_low, ci_high, se, n_runs, n_samples. Figure: ``plot_trained_sensitivity(df, metric)``.

@@ -1,6 +1,6 @@
 r"""Function sensitivity of the trained binary-synapse ensembles, block by block.
 
-The trained networks of the core pipeline (:class:`maxent.samples.WeightSamples`) already have
+The trained networks of the core pipeline (:class:`maxent.data.samples.WeightSamples`) already have
 ±1 weights, so binarization W -> sign(W) is the identity on them. The meaningful perturbations of
 a *binary* network are therefore:
 
@@ -15,7 +15,7 @@ Both are indexed by the weight correlation rho, so that dilution and flips (and 
 theory of :mod:`.theory`) are compared at equal rho: c = rho^2, p = (1 - rho)/2.
 Binarization proper applies to *continuous* weights; for LR-net runs the continuous object is the
 mean network mu = tanh(theta/2), which a :class:`WeightSamples` file does not store; see
-:func:`mean_network_binarization` for runs trained with :func:`maxent.train.train_runs`.
+:func:`mean_network_binarization` for runs trained with :func:`maxent.data.train.train_runs`.
 
 Per network (row of the samples) and perturbation, on the test inputs x of the dataset:
 
@@ -39,9 +39,9 @@ import torch
 
 from maxent.companion.sensitivity._checks import check_int, check_perturbation, check_real
 from maxent.companion.sensitivity.perturb import dilute, flip_signs, level_for_rho
-from maxent.datasets import Dataset
-from maxent.nets import forward, spins_to_weights
-from maxent.samples import WeightSamples
+from maxent.data.datasets import Dataset
+from maxent.data.nets import forward, spins_to_weights
+from maxent.data.samples import WeightSamples
 from maxent.stats.bootstrap import run_bootstrap
 
 __all__ = [
@@ -361,7 +361,7 @@ def mean_network_binarization(
 ) -> pd.DataFrame:
     """Binarize the continuous mean network of LR-net runs block by block.
 
-    For runs with parameters theta (:attr:`maxent.train.TrainedRuns.params`), the mean network has
+    For runs with parameters theta (:attr:`maxent.data.train.TrainedRuns.params`), the mean network has
     real weights mu = tanh(theta / 2) in (-1, 1). Binarizing block Wl means W_l -> sign(mu_l)
     (scale irrelevant, see the module docstring), the other blocks kept continuous; "all"
     binarizes every block.
