@@ -335,3 +335,21 @@ def test_sample_offers_mnist5k_raw_pca_and_the_accuracy_filter(tmp_path):
         ),
         "accuracy",
     )
+
+
+def test_active_path_command_writes_the_phase_diagram(tmp_path):
+    out = tmp_path / "ap"
+    r = _invoke(
+        "active-path", "--out", out, "--temperatures", "0,0.5", "--pop-size", "300", "--iterations", "40",
+        "--repeats", "2",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out / "active_path_phase_diagram.csv")
+    assert {"T", "transition", "rho", "rho_err", "order"} <= set(df.columns)
+    assert (out / "active_path_phase_diagram.png").stat().st_size > 1000
+    # clustering comes before condensation at every temperature; T = 0 near the XORSAT values
+    wide = df.pivot_table(index="T", columns="transition", values="rho")
+    assert (wide["dynamical"] < wide["static"]).all()
+    assert abs(wide.loc[0.0, "static"] - (1 - 1.5 / (3 * 0.917935))) < 0.02
+    _assert_bad_input(_invoke("active-path", "--out", out, "--temperatures", "zero"), "--temperatures")
+    _assert_bad_input(_invoke("active-path", "--out", out, "--layers", "2", "--pop-size", "100"), "n_layers")

@@ -3,7 +3,8 @@ per command.
 
 Each sub-command is usable on its own, on files written by the others: ``sample`` (train, save ±1
 weights), ``fit`` (a model per block), ``landscape``, ``export``, ``info``, ``run`` (the whole
-pipeline of a YAML config) and ``report`` (rebuild a run's report from its folder). Exit codes:
+pipeline of a YAML config), ``report`` (rebuild a run's report from its folder) and
+``active-path`` (phase diagram of the random active path model). Exit codes:
 0 success, 1 a failure while running, 2 bad usage or bad input, 130 interrupted.
 """
 
@@ -26,6 +27,7 @@ def main() -> None:
     """
 
 
+from maxent.cli.active_path import active_path  # noqa: E402
 from maxent.cli.export import export  # noqa: E402
 from maxent.cli.fit import fit  # noqa: E402
 from maxent.cli.info import info  # noqa: E402
@@ -34,5 +36,5 @@ from maxent.cli.report import report  # noqa: E402
 from maxent.cli.run import run  # noqa: E402
 from maxent.cli.sample import sample  # noqa: E402
 
-for _command in (sample, run, fit, landscape, export, info, report):
+for _command in (sample, run, fit, landscape, export, info, report, active_path):
     main.add_command(_command)
