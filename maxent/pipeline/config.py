@@ -75,6 +75,16 @@ Schema (defaults in brackets)::
       curve: [float in (0, 1]]      fractions of runs of the sample-size curve [[0.25, 0.5, 1.0]]
       include_full: bool            also test the whole network's block     [false]
       landscape, tap: bool          test the jumps / TAP states found       [true, true]
+    sensitivity:                    companion 1: function sensitivity of the trained networks to
+                                    dilution / sign flips of one block (maxent.companion.sensitivity)
+      enabled: bool                                                         [false]
+      levels: [float in (0, 1]]     weight correlations rho of the perturbations [[0.9, 0.7, 0.5, 0.3]]
+      n_draws: int >= 1; n_boot: int >= 2  perturbations per network; run bootstrap [4, 200]
+      reference: str                block the contrasts compare with        [W2]
+      null: bool                    also on the column-shuffled ensemble    [true]
+    dimension:                      companion 3: participation-ratio dimension of hidden layers,
+                                    trained vs drawn from the fitted models (maxent.companion.correlated)
+      enabled: bool; n_boot: int >= 2                                       [false, 200]
     outputs:
       figures: bool                                                         [true]
       export_formats: [npz|json|csv|txt]  model files written per block     [[npz]]
@@ -376,6 +386,40 @@ class ClaimsConfig(ClaimSettings):  # the fields of ClaimSettings, and the switc
 
 
 @dataclass(frozen=True)
+class SensitivityConfig:
+    """Companion analysis 1 on the trained ensembles (:mod:`maxent.companion.sensitivity`)."""
+
+    enabled: bool = False
+    levels: tuple[float, ...] = (0.9, 0.7, 0.5, 0.3)
+    n_draws: int = 4
+    n_boot: int = 200
+    reference: str = "W2"
+    null: bool = True
+
+    def _check(self, at: str) -> None:
+        if not self.levels or any(not 0.0 < float(v) <= 1.0 for v in self.levels):
+            raise ConfigError(f"{at}.levels must be weight correlations in (0, 1], got {list(self.levels)}")
+        _int_at_least(self.n_draws, 1, f"{at}.n_draws")
+        _int_at_least(self.n_boot, 2, f"{at}.n_boot")
+
+
+@dataclass(frozen=True)
+class DimensionConfig:
+    """Companion analysis 3 on the trained ensembles (:mod:`maxent.companion.correlated`)."""
+
+    enabled: bool = False
+    n_boot: int = 200
+
+    def _check(self, at: str) -> None:
+        _int_at_least(self.n_boot, 2, f"{at}.n_boot")
+
+
+#: analysis sections that leave a config's identity (its hash) unchanged while disabled: adding
+#: one to the library does not make existing runs "different runs"
+OPTIONAL_SECTIONS = ("sensitivity", "dimension")
+
+
+@dataclass(frozen=True)
 class OutputsConfig:
     figures: bool = True
     export_formats: tuple[str, ...] = ("npz",)
@@ -401,6 +445,8 @@ class PipelineConfig:
     landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+    dimension: DimensionConfig = field(default_factory=DimensionConfig)
     outputs: OutputsConfig = field(default_factory=OutputsConfig)
 
     def _check(self, at: str) -> None:
@@ -650,4 +696,7 @@ def config_hash(config: PipelineConfig) -> str:
     """Identity of a run: hash of the validated config without its free-text description."""
     d = config.to_dict()
     d.pop("description", None)
+    for section in OPTIONAL_SECTIONS:
+        if not d[section]["enabled"]:
+            d.pop(section)
     return stable_hash(d)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from maxent import __version__
 from maxent._atomic import atomic_open
+from maxent.pipeline.report_companion import companion_figures, companion_sections
 
 if TYPE_CHECKING:  # pragma: no cover
     from maxent.pipeline.results import Results
@@ -172,6 +173,7 @@ def figure_writers(
             fig_key("liquidity", "liquidity"),
             writer(lambda: plots().plot_liquidity(tables["liquidity"], hue="setting")),
         )
+    yield from companion_figures(res, fig_key, writer)
 
 
 # ---------------------------------------------------------------------------------- summaries
@@ -276,6 +278,7 @@ def render_report(res: Results) -> str:
         _section_landscapes,
         _section_clustering,
         _section_liquidity,
+        _section_companions,
         _section_failures,
         _section_files,
     ):
@@ -483,6 +486,11 @@ def _section_liquidity(res: Results) -> list[str]:
         if fig:
             add("![liquidity profile](figures/liquidity.png)\n")
     return out
+
+
+def _section_companions(res: Results) -> list[str]:
+    """Sensitivity and dimension of the trained networks, when those stages ran."""
+    return companion_sections(res, markdown_table)
 
 
 def _section_failures(res: Results) -> list[str]:

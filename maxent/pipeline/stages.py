@@ -19,6 +19,8 @@ Stages, in order::
     overlap     overlap distribution P(q) of the samples per (setting, block) (geometry.clustering)
     liquidity   per-block liquidity profile per setting                       (geometry.liquid)
     claims-*    intervals, nulls and verdicts of every conclusion             (maxent.stats.claims)
+    sensitivity function sensitivity of the trained networks per block     (companion.sensitivity)
+    dimension   dimension of hidden layers: trained vs fitted-model networks (companion.correlated)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import pandas as pd
 
 from maxent.pipeline import tasks as task_fns
 from maxent.pipeline.claims import CLAIM_STAGES
+from maxent.pipeline.companion import COMPANION_STAGES
 from maxent.pipeline.config import PipelineConfig, SettingConfig, stable_hash
 from maxent.pipeline.keys import task_seed
 from maxent.pipeline.stage import Done, Stage, Task
@@ -396,7 +399,7 @@ def _core_stages() -> tuple[Stage, ...]:
 
 
 #: every stage, in the order they run
-STAGES: tuple[Stage, ...] = (*_core_stages(), *CLAIM_STAGES)
+STAGES: tuple[Stage, ...] = (*_core_stages(), *CLAIM_STAGES, *COMPANION_STAGES)
 
 #: code of the outputs written after the stages (figures, report, cards, exports, tables)
 OUTPUT_CODE: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,183 @@
+"""Pipeline stages of the companion analyses that read the trained ensembles.
+
+* ``sensitivity`` (config ``sensitivity:``), per setting trained by the pipeline: how much the
+  function of the trained networks changes when one block is diluted or has signs flipped, at
+  equal weight correlation rho (:mod:`maxent.companion.sensitivity`); ensemble means with
+  run-level bootstrap intervals, and paired contrasts "reference block minus each other block",
+  for the trained ensemble and (``null: true``) its column-shuffled null — an ordering the null
+  shows too comes from the architecture, not from what training learned.
+  Tables ``sensitivity.csv`` and ``sensitivity_contrasts.csv`` (column ``ensemble``).
+* ``dimension`` (config ``dimension:``), per setting with hidden layers: participation-ratio
+  dimension D_l / N_l of the hidden representations of the trained networks against networks
+  drawn from the fitted block models and from their J = 0 counterparts
+  (:mod:`maxent.companion.correlated`), with run-level bootstrap intervals, and the share of the
+  trained networks' dimension reduction that the fitted couplings reproduce.
+  Tables ``dimension.csv`` and ``dimension_share.csv``.
+
+Both need the dataset the networks were trained on, so settings that read existing samples
+(``samples:``) are skipped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from maxent.data.samples import WeightSamples
+from maxent.model.ising import IsingModel
+from maxent.pipeline.config import PipelineConfig, SettingConfig, stable_hash
+from maxent.pipeline.keys import task_seed
+from maxent.pipeline.stage import Done, Stage, Task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from maxent.pipeline.runner import Runner
+
+__all__ = ["COMPANION_STAGES"]
+
+
+def _dataset(dataset: dict, n_train: int | None):
+    from maxent.data import datasets
+
+    return datasets.load(
+        dataset["name"], n_train=n_train, **{k: v for k, v in dataset.items() if k != "name"}
+    )
+
+
+# ----------------------------------------------------------------------------- tasks
+def _task_sensitivity(
+    samples: WeightSamples,
+    dataset: dict,
+    n_train: int | None,
+    levels: tuple[float, ...],
+    n_draws: int,
+    n_boot: int,
+    reference: str,
+    null: bool,
+    seed: int,
+) -> dict[str, Any]:
+    from maxent.companion import sensitivity as sens
+
+    ds = _dataset(dataset, n_train)
+    ensembles = [("trained", samples)]
+    if null:
+        ensembles.append(("shuffled null", sens.shuffled_null(samples, random_state=seed)))
+    summaries, contrasts = [], []
+    for name, smp in ensembles:
+        per = sens.per_network_sensitivity(smp, ds, levels=levels, n_draws=n_draws, seed=seed)
+        summaries.append(sens.summarize_sensitivity(per, n_boot=n_boot, seed=seed).assign(ensemble=name))
+        if reference in smp.blocks and len(smp.blocks) > 1:
+            c = sens.block_contrasts(per, reference=reference, n_boot=n_boot, seed=seed)
+            contrasts.append(c.assign(ensemble=name))
+    return {
+        "sensitivity": pd.concat(summaries, ignore_index=True),
+        "contrasts": pd.concat(contrasts, ignore_index=True) if contrasts else pd.DataFrame(),
+    }
+
+
+def _task_dimension(
+    samples: WeightSamples,
+    models: dict[str, IsingModel],
+    dataset: dict,
+    n_train: int | None,
+    n_boot: int,
+    seed: int,
+) -> dict[str, Any]:
+    from maxent.companion import correlated as cor
+
+    ds = _dataset(dataset, n_train)
+    sources = cor.weight_sources(samples, models, random_state=seed)
+    table = cor.trained_dimension(samples, models, ds, n_boot=n_boot, seed=seed, sources=sources)
+    share = cor.coupling_share(samples, models, ds, n_boot=n_boot, seed=seed, sources=sources)
+    return {"dimension": table, "share": share}
+
+
+# ----------------------------------------------------------------------------- stages
+def _trained_settings(cfg: PipelineConfig) -> list[SettingConfig]:
+    return [s for s in cfg.settings if s.samples is None]
+
+
+def _dataset_spec(cfg: PipelineConfig) -> dict:
+    return {"name": cfg.dataset.name, **cfg.dataset.load_kwargs()}
+
+
+def _plan_sensitivity(run: Runner) -> list[Task]:
+    cfg, res = run.cfg, run.res
+    sc = cfg.sensitivity
+    tasks = []
+    for s in _trained_settings(cfg):
+        seed = task_seed(cfg.seed, "sensitivity", s.name)
+        spec = (tuple(sc.levels), sc.n_draws, sc.n_boot, sc.reference, sc.null, seed)
+        key = run.key("sensitivity", res.samples_key[s.name], _dataset_spec(cfg), s.n_train, *spec)
+        args = (res.samples[s.name], _dataset_spec(cfg), s.n_train, *spec)
+        tasks.append(Task("sensitivity", (s.name,), key, _task_sensitivity, args))
+    return tasks
+
+
+def _with_setting(frames: list[tuple[Task, pd.DataFrame]]) -> pd.DataFrame:
+    out = []
+    for t, df in frames:
+        if len(df):
+            out.append(df.drop(columns="setting", errors="ignore").assign(setting=t.where[0]))
+    if not out:
+        return pd.DataFrame()
+    table = pd.concat(out, ignore_index=True)
+    front = [c for c in ("setting", "ensemble") if c in table.columns]
+    return table[[*front, *[c for c in table.columns if c not in front]]]
+
+
+def _collect_sensitivity(run: Runner, done: Done) -> None:
+    keys = stable_hash([t.key for t, _ in done])
+    for name, item in (("sensitivity", "sensitivity"), ("sensitivity_contrasts", "contrasts")):
+        run.res.tables[name] = _with_setting([(t, items[item]) for t, items in done])
+        run.res.table_keys[name] = keys
+
+
+def _plan_dimension(run: Runner) -> list[Task]:
+    cfg, res = run.cfg, run.res
+    tasks = []
+    for s in _trained_settings(cfg):
+        layers = s.block_names(include_full=False)
+        if len(layers) < 2 or any((s.name, b) not in res.models for b in layers):
+            continue  # no hidden layer, or a block's fit failed
+        seed = task_seed(cfg.seed, "dimension", s.name)
+        fit_keys = [res.fit_key[(s.name, b)] for b in layers]
+        key = run.key(
+            "dimension",
+            res.samples_key[s.name],
+            fit_keys,
+            _dataset_spec(cfg),
+            s.n_train,
+            cfg.dimension.n_boot,
+            seed,
+        )
+        models = {b: res.models[(s.name, b)] for b in layers}
+        args = (res.samples[s.name], models, _dataset_spec(cfg), s.n_train, cfg.dimension.n_boot, seed)
+        tasks.append(Task("dimension", (s.name,), key, _task_dimension, args))
+    return tasks
+
+
+def _collect_dimension(run: Runner, done: Done) -> None:
+    keys = stable_hash([t.key for t, _ in done])
+    for name, item in (("dimension", "dimension"), ("dimension_share", "share")):
+        run.res.tables[name] = _with_setting([(t, items[item]) for t, items in done])
+        run.res.table_keys[name] = keys
+
+
+#: the companion stages, run after the claims
+COMPANION_STAGES = (
+    Stage(
+        "sensitivity",
+        ("maxent.companion.sensitivity", "maxent.pipeline.companion"),
+        _plan_sensitivity,
+        _collect_sensitivity,
+        lambda cfg: cfg.sensitivity.enabled,
+    ),
+    Stage(
+        "dimension",
+        ("maxent.companion.correlated", "maxent.pipeline.companion"),
+        _plan_dimension,
+        _collect_dimension,
+        lambda cfg: cfg.dimension.enabled,
+    ),
+)
