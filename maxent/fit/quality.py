@@ -312,8 +312,9 @@ def _energy_pll(model: IsingModel, S: np.ndarray, chunk: int = 16384) -> tuple[n
     import torch
     import torch.nn.functional as F
 
-    J = torch.as_tensor(model.J)
-    h = torch.as_tensor(model.h)
+    # copies: the model's arrays may be read-only (loaded from the cache), which torch warns about
+    J = torch.tensor(model.J)
+    h = torch.tensor(model.h)
     energy, pll = np.empty(S.shape[0]), np.empty(S.shape[0])
     for a in range(0, S.shape[0], chunk):
         s = torch.as_tensor(S[a : a + chunk])
