@@ -134,13 +134,43 @@ def check_fields_couplings(h: object, J: object, *, atol: float = 1e-10) -> tupl
     return h_arr, J_arr
 
 
+class BadParameterError(ValueError, TypeError):
+    """A parameter of the wrong type (catchable as ValueError or TypeError, as scikit-learn's
+    InvalidParameterError): callers may treat "not an integer" as either."""
+
+
 def check_int(value: object, name: str, minimum: int) -> int:
-    """``value`` as an int >= ``minimum``; TypeError for a non-integer (bools included)."""
+    """``value`` as an int >= ``minimum``; BadParameterError for a non-integer (bools included)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise BadParameterError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_real(value: object, name: str) -> float:
+    """``value`` as a finite float; BadParameterError for a non-number, ValueError for NaN/inf."""
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise BadParameterError(f"{name} must be a real number, got {value!r}") from None
+    if not np.isfinite(f):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return f
+
+
+def check_table(df: object, columns: Sequence[str], what: str) -> Any:
+    """``df`` if it is a non-empty pandas DataFrame with ``columns``, else an error naming ``what``."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise BadParameterError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} lacks columns {missing} (has {list(df.columns)})")
+    if df.empty:
+        raise ValueError(f"{what} is empty")
+    return df
 
 
 def resolve_device(device: object) -> Any:

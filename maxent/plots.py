@@ -35,6 +35,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from maxent._validation import check_table
 from maxent.geometry.clustering import HierarchicalClustering, TapStates
 from maxent.geometry.landscape import independent_bound
 
@@ -52,17 +53,6 @@ __all__ = [
 
 _SWEEP_STYLE = {"down": "-", "up": "--"}
 _SWEEP_MARKER = {"down": "v", "up": "^"}
-
-
-def _require(df: Any, columns: Sequence[str], what: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} is missing columns {missing} (has {list(df.columns)})")
-    if len(df) == 0:
-        raise ValueError(f"{what} is empty")
-    return df
 
 
 def _facets(
@@ -143,7 +133,7 @@ def plot_landscape(df: pd.DataFrame, *, bound: bool = True) -> Figure:
         One axes per block; the "down" sweep is drawn solid, "up" dashed, each in x order, so
         hysteresis shows as two distinct branches; non-converged points are red crosses.
     """
-    _require(df, ["x", "sweep", "d", "entropy", "converged"], "landscape table")
+    check_table(df, ["x", "sweep", "d", "entropy", "converged"], "landscape table")
     fig = _landscape_panels(df, "d", "entropy", bound)
     for ax in fig.axes:
         ax.set_xlabel("distance $d$")
@@ -153,7 +143,7 @@ def plot_landscape(df: pd.DataFrame, *, bound: bool = True) -> Figure:
 
 def plot_distance_vs_x(df: pd.DataFrame) -> Figure:
     """Distance to the reference d(x) along both sweeps (a jump and a loop mark a transition)."""
-    _require(df, ["x", "sweep", "d", "converged"], "landscape table")
+    check_table(df, ["x", "sweep", "d", "converged"], "landscape table")
     fig = _landscape_panels(df, "x", "d", bound=False)
     for ax in fig.axes:
         ax.set_xlabel("tilt $x$")
@@ -181,7 +171,7 @@ def plot_tap_free_energies(
         One histogram; states that did not converge are drawn in a separate colour.
     """
     table = states.table if isinstance(states, TapStates) else states
-    _require(table, ["free_energy_density", "converged"], "TAP table")
+    check_table(table, ["free_energy_density", "converged"], "TAP table")
     if weights is not None and weights not in table.columns:
         raise ValueError(f"weights column {weights!r} not in the TAP table")
     fig = Figure(figsize=(5.0, 3.6), layout="constrained")
@@ -221,7 +211,7 @@ def _as_overlap_frame(data: Any) -> pd.DataFrame:
             parts.append(part.assign(set=str(name)))
         return pd.concat(parts, ignore_index=True)
     if isinstance(data, pd.DataFrame):
-        return _require(data, ["q"], "overlap table")
+        return check_table(data, ["q"], "overlap table")
     arr = np.asarray(data, dtype=np.float64).ravel()
     if arr.size == 0:
         raise ValueError("no overlaps to plot")
@@ -335,7 +325,7 @@ def plot_embedding(df: pd.DataFrame, color: str | None = None) -> Figure:
     A numeric colour column gets a colour bar (e.g. accuracy, energy); a categorical one a
     legend (e.g. cluster labels). Default: the first column other than sample/dim1/dim2, if any.
     """
-    _require(df, ["dim1", "dim2"], "embedding table")
+    check_table(df, ["dim1", "dim2"], "embedding table")
     if color is None:
         extra = [c for c in df.columns if c not in ("sample", "dim1", "dim2")]
         color = extra[0] if extra else None
@@ -371,7 +361,7 @@ def plot_liquidity(df: pd.DataFrame, *, hue: str | None = None) -> Figure:
     (Bethe solid, independent dashed). ``hue`` (e.g. a "setting" column after concatenating
     tables of several training settings) gives one line per value.
     """
-    _require(df, ["block", "mean_abs_J", "bethe_entropy", "independent_entropy"], "liquidity table")
+    check_table(df, ["block", "mean_abs_J", "bethe_entropy", "independent_entropy"], "liquidity table")
     if hue is not None and hue not in df.columns:
         raise ValueError(f"hue column {hue!r} not in the liquidity table")
     blocks = list(pd.unique(df["block"]))
@@ -444,7 +434,7 @@ def plot_accuracy(accuracies: Any, *, x: str = "accuracy", hue: str | None = "se
         )
         x, hue = "accuracy", "setting"
     elif isinstance(accuracies, pd.DataFrame):
-        df = _require(accuracies, [x], "accuracy table")
+        df = check_table(accuracies, [x], "accuracy table")
         if hue is not None and hue not in df.columns:
             hue = None
     else:
@@ -473,7 +463,7 @@ def plot_claims_curve(df: pd.DataFrame) -> Figure:
     excess value - null_value on 25/50/100% of the runs. An excess that grows toward a plateau
     as runs are added is signal; one that shrinks like the noise floor is not.
     """
-    _require(df, ["setting", "block", "statistic", "n_runs", "excess"], "claims curve table")
+    check_table(df, ["setting", "block", "statistic", "n_runs", "excess"], "claims curve table")
     stats_ = list(pd.unique(df["statistic"]))
     fig = Figure(figsize=(4.2 * len(stats_), 3.4), layout="constrained")
     axes = fig.subplots(1, len(stats_), squeeze=False)[0]

@@ -184,7 +184,7 @@ def test_figures(setting):
         }
     )
     assert isinstance(plot_width_errors(width), Figure)
-    with pytest.raises(ValueError, match="lacks the column"):
+    with pytest.raises(ValueError, match="lacks columns"):
         plot_trained_dimension(df.drop(columns="ci_low"))
     with pytest.raises(TypeError, match="DataFrame"):
         plot_depth([1, 2, 3])

@@ -117,7 +117,7 @@ def test_plot_tap_free_energies(model):
     fig = plots.plot_tap_free_energies(table, weights=None)
     assert fig.axes[0].get_ylabel() == "states"
     assert fig.axes[0].get_legend() is not None  # converged / not converged
-    with pytest.raises(ValueError, match="missing columns"):
+    with pytest.raises(ValueError, match="lacks columns"):
         plots.plot_tap_free_energies(pd.DataFrame({"f": [1.0]}))
 
 
@@ -195,7 +195,7 @@ def test_plot_liquidity_profile(model, samples):
     assert len(fig.axes[0].get_lines()) == 2 and len(fig.axes) == 5
     fig = plots.plot_liquidity(df.assign(landscape_area=np.nan))
     assert len(fig.axes) == 4
-    with pytest.raises(ValueError, match="missing columns"):
+    with pytest.raises(ValueError, match="lacks columns"):
         plots.plot_liquidity(df.drop(columns="mean_abs_J"))
 
 
@@ -222,7 +222,7 @@ def test_plot_accuracy_inputs():
 def test_plots_refuse_bad_tables():
     with pytest.raises(TypeError, match="DataFrame"):
         plots.plot_landscape(np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="missing columns"):
+    with pytest.raises(ValueError, match="lacks columns"):
         plots.plot_landscape(pd.DataFrame({"d": [0.1], "entropy": [0.5]}))
     with pytest.raises(ValueError, match="empty"):
         plots.plot_distance_vs_x(pd.DataFrame(columns=["x", "sweep", "d", "converged"]))

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from maxent._validation import check_table
+
 __all__ = ["plot_phase_diagram"]
 
 _REQUIRED = {"T", "transition", "rho", "rho_err"}
@@ -28,9 +30,7 @@ def plot_phase_diagram(df: pd.DataFrame, grid: pd.DataFrame | None = None, *, ax
     -------
     Figure
     """
-    missing = _REQUIRED - set(df.columns)
-    if missing:
-        raise ValueError(f"phase diagram table lacks columns {sorted(missing)}")
+    check_table(df, sorted(_REQUIRED), "phase diagram table")
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 4.2))
     else:

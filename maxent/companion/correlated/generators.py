@@ -58,6 +58,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maxent._validation import check_real
+
 __all__ = [
     "SYNAPSE_KINDS",
     "SynapseEnsemble",
@@ -77,16 +79,6 @@ SYNAPSE_KINDS = ("gaussian", "binary", "orthogonal")
 _EIG_TOL = 1e-12
 
 
-def _finite_float(value: object, name: str) -> float:
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(f):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return f
-
-
 def _positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -96,8 +88,8 @@ def _positive_int(value: object, name: str) -> int:
 def scaled_correlation(c: float, n: int, exponent: float = 0.5) -> float:
     """rho = c / n^exponent: the correlation amplitude c at width n (exponent 0.5 is the
     weak-correlation scaling at which the dimension changes at O(1); see the module docstring)."""
-    c = _finite_float(c, "c")
-    exponent = _finite_float(exponent, "exponent")
+    c = check_real(c, "c")
+    exponent = check_real(exponent, "exponent")
     if exponent < 0:
         raise ValueError(f"exponent must be >= 0, got {exponent}")
     return c / _positive_int(n, "n") ** exponent
@@ -144,8 +136,8 @@ def structure_eigenvalues(n_out: int, n_in: int, rho_pre: float, rho_post: float
 
 def check_correlations(n_out: int, n_in: int, rho_pre: float, rho_post: float) -> tuple[float, float]:
     """Validate (rho_pre, rho_post) for an (n_out, n_in) layer; ValueError names the problem."""
-    rho_pre = _finite_float(rho_pre, "rho_pre")
-    rho_post = _finite_float(rho_post, "rho_post")
+    rho_pre = check_real(rho_pre, "rho_pre")
+    rho_post = check_real(rho_post, "rho_post")
     for name, r in (("rho_pre", rho_pre), ("rho_post", rho_post)):
         if abs(r) > 1:
             raise ValueError(f"{name} is a correlation and must lie in [-1, 1], got {r}")
@@ -227,8 +219,8 @@ def binary_synapses(
     They are sign(G) for Gaussian G with latent correlations sin(pi rho / 2) (Sheppard); the
     latent structure must be a valid covariance (ValueError otherwise).
     """
-    rho_pre = _finite_float(rho_pre, "rho_pre")
-    rho_post = _finite_float(rho_post, "rho_post")
+    rho_pre = check_real(rho_pre, "rho_pre")
+    rho_post = check_real(rho_post, "rho_post")
     for name, r in (("rho_pre", rho_pre), ("rho_post", rho_post)):
         if abs(r) > 1:
             raise ValueError(f"{name} is a correlation and must lie in [-1, 1], got {r}")
@@ -298,7 +290,7 @@ class SynapseEnsemble:
         if self.exponent_post is None:
             object.__setattr__(self, "exponent_post", self.exponent)
         for name in ("c_pre", "c_post", "exponent", "exponent_post"):
-            object.__setattr__(self, name, _finite_float(getattr(self, name), name))
+            object.__setattr__(self, name, check_real(getattr(self, name), name))
             if name.startswith("exponent") and getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.kind == "orthogonal" and (self.c_pre or self.c_post):

@@ -19,6 +19,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from maxent._validation import check_table
+
 __all__ = ["plot_depth", "plot_width_errors", "plot_trained_dimension", "plot_pair_structure"]
 
 _LABELS = {
@@ -28,17 +30,6 @@ _LABELS = {
 }
 
 
-def _require(df: object, columns: Sequence[str], what: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} needs a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: the table lacks the column(s) {missing}")
-    if df.empty:
-        raise ValueError(f"{what}: the table is empty")
-    return df
-
-
 def _palette(values: Sequence[object]) -> dict[object, object]:
     values = list(dict.fromkeys(values))
     return dict(zip(values, sns.color_palette("colorblind", len(values)), strict=True))
@@ -46,7 +37,7 @@ def _palette(values: Sequence[object]) -> dict[object, object]:
 
 def plot_depth(df: pd.DataFrame, *, statistics: Sequence[str] = ("D_over_N", "N_offdiag_corr2")) -> Figure:
     """D_l / N and N Delta_l against depth: theory as lines, simulation as mean ± s.e.m. markers."""
-    df = _require(df, ["synapses", "method", "layer", *statistics], "plot_depth")
+    df = check_table(df, ["synapses", "method", "layer", *statistics], "plot_depth")
     fig = Figure(figsize=(5.2 * len(statistics), 4.0), layout="constrained")
     axes = fig.subplots(1, len(statistics), squeeze=False)[0]
     colors = _palette(df["synapses"])
@@ -83,7 +74,7 @@ def plot_width_errors(df: pd.DataFrame) -> Figure:
     the dotted lines show the simulations' standard error."""
     from .comparison import error_scaling
 
-    df = _require(df, ["N", "synapses", "statistic", "layer", "error", "sem"], "plot_width_errors")
+    df = check_table(df, ["N", "synapses", "statistic", "layer", "error", "sem"], "plot_width_errors")
     tab = error_scaling(df)
     stats = list(dict.fromkeys(tab["statistic"]))
     fig = Figure(figsize=(5.0 * len(stats), 3.8), layout="constrained")
@@ -110,7 +101,7 @@ def plot_width_errors(df: pd.DataFrame) -> Figure:
 
 def plot_trained_dimension(df: pd.DataFrame) -> Figure:
     """Per-layer D_l / N_l and Delta_l of each weight source with run-level bootstrap intervals."""
-    df = _require(
+    df = check_table(
         df, ["source", "layer", "statistic", "value", "ci_low", "ci_high"], "plot_trained_dimension"
     )
     stats = list(dict.fromkeys(df["statistic"]))
@@ -134,7 +125,7 @@ def plot_trained_dimension(df: pd.DataFrame) -> Figure:
 
 def plot_pair_structure(df: pd.DataFrame) -> Figure:
     """Mean connected correlation of synapse pairs by class (post / pre / none) per block and source."""
-    df = _require(df, ["source", "block", "pair", "mean_corr"], "plot_pair_structure")
+    df = check_table(df, ["source", "block", "pair", "mean_corr"], "plot_pair_structure")
     blocks = list(dict.fromkeys(df["block"]))
     fig = Figure(figsize=(3.6 * len(blocks), 3.4), layout="constrained")
     axes = fig.subplots(1, len(blocks), squeeze=False, sharey=True)[0]

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from maxent._validation import check_int, check_real  # noqa: F401  (the checks of this package)
+
 ACTIVATIONS = ("sign", "relu")
 PERTURBATIONS = ("dilution", "binarization", "flip")
 
@@ -20,22 +22,6 @@ def check_perturbation(perturbation: object, allowed: Sequence[str] = PERTURBATI
     if perturbation not in allowed:
         raise ValueError(f"unknown perturbation {perturbation!r}; choose one of {list(allowed)}")
     return str(perturbation)
-
-
-def check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_real(value: object, name: str) -> float:
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not np.isfinite(f):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return f
 
 
 def check_keep(c: object) -> float:

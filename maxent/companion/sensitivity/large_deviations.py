@@ -78,7 +78,8 @@ def sign_layer_rate(q: np.ndarray | float, r: np.ndarray | float) -> np.ndarray:
     r = check_overlap_array(r, "r")
     m = (2.0 / np.pi) * np.arcsin(r)
     p, pm = (1.0 + q) / 2.0, (1.0 + m) / 2.0
-    return _xlogy_ratio(p, pm) + _xlogy_ratio(1.0 - p, 1.0 - pm)
+    # a Kullback-Leibler divergence: >= 0 exactly; the two terms cancel to -1e-17 near q = m
+    return np.maximum(_xlogy_ratio(p, pm) + _xlogy_ratio(1.0 - p, 1.0 - pm), 0.0)
 
 
 def _quadrant_integral(m11: np.ndarray, m22: np.ndarray, m12: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from maxent._validation import check_table
+
 __all__ = [
     "plot_overlap_depth",
     "plot_finite_size",
@@ -28,17 +30,6 @@ __all__ = [
     "plot_trained_sensitivity",
     "plot_block_contrasts",
 ]
-
-
-def _require(df: object, columns: Sequence[str], what: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} lacks columns {missing}")
-    if df.empty:
-        raise ValueError(f"{what} is empty")
-    return df
 
 
 def _panels(df: pd.DataFrame, keys: Sequence[str], size: tuple[float, float] = (3.6, 3.0)):
@@ -59,7 +50,7 @@ def _title(key: object) -> str:
 
 def plot_overlap_depth(table: pd.DataFrame) -> Figure:
     """q_l vs layer: mean-field recursion (line) and simulation (points, ± sd/sqrt over networks)."""
-    df = _require(
+    df = check_table(
         table, ["activation", "perturbation", "width", "layer", "q_theory", "q_mean", "q_sd"], "table"
     )
     fig, groups, axes = _panels(df, ["activation", "perturbation"])
@@ -75,7 +66,7 @@ def plot_overlap_depth(table: pd.DataFrame) -> Figure:
 
 def plot_finite_size(table: pd.DataFrame) -> Figure:
     """rms deviation of single-network q_l from the recursion vs width N (log-log), 1/sqrt(N) guide."""
-    df = _require(table, ["activation", "perturbation", "width", "layer", "rmse"], "table")
+    df = check_table(table, ["activation", "perturbation", "width", "layer", "rmse"], "table")
     fig, groups, axes = _panels(df, ["activation", "perturbation"])
     for ax, (key, g) in zip(axes, groups, strict=False):
         for layer, gl in g.groupby("layer"):
@@ -90,7 +81,7 @@ def plot_finite_size(table: pd.DataFrame) -> Figure:
 
 def plot_rate_functions(table: pd.DataFrame) -> Figure:
     """Phi_L(q) of the theory (line) and -(1/N) ln P from tilted simulation (points, by width)."""
-    df = _require(table, ["activation", "perturbation", "q", "rate_sim", "rate_theory", "width"], "table")
+    df = check_table(table, ["activation", "perturbation", "q", "rate_sim", "rate_theory", "width"], "table")
     fig, groups, axes = _panels(df, ["activation", "perturbation"])
     for ax, (key, g) in zip(axes, groups, strict=False):
         th = g.drop_duplicates("q").sort_values("q")
@@ -104,7 +95,7 @@ def plot_rate_functions(table: pd.DataFrame) -> Figure:
 
 def plot_scgf(table: pd.DataFrame) -> Figure:
     """lambda(theta): Legendre transform of the theory (line) and particle estimates (points ± sem)."""
-    df = _require(
+    df = check_table(
         table, ["activation", "perturbation", "theta", "lambda_sim", "lambda_theory", "width"], "table"
     )
     fig, groups, axes = _panels(df, ["activation", "perturbation"])
@@ -121,7 +112,7 @@ def plot_scgf(table: pd.DataFrame) -> Figure:
 
 def plot_trained_sensitivity(summary: pd.DataFrame, metric: str = "agreement") -> Figure:
     """Metric vs weight correlation rho, one line per block with its run-bootstrap band."""
-    df = _require(
+    df = check_table(
         summary, ["block", "perturbation", "rho", "metric", "value", "ci_low", "ci_high"], "summary"
     )
     df = df[df["metric"] == metric]
@@ -140,7 +131,7 @@ def plot_trained_sensitivity(summary: pd.DataFrame, metric: str = "agreement") -
 
 def plot_block_contrasts(contrasts: pd.DataFrame) -> Figure:
     """Reference-minus-block differences vs rho with bootstrap intervals (> 0: reference less sensitive)."""
-    df = _require(
+    df = check_table(
         contrasts,
         ["reference", "block", "perturbation", "rho", "difference", "ci_low", "ci_high"],
         "contrasts",
