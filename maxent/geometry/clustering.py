@@ -1,4 +1,4 @@
-"""Clustering structure of weight space: TAP states, overlap distributions, sample clustering.
+"""Clustering structure of weight space: overlap distributions P(q), dendrograms, embeddings of samples.
 
 TAP states (several stationary points of the TAP free energy = several clusters of the measure)
 come from :mod:`maxent.model.tap` and are re-exported here.
