@@ -6,7 +6,6 @@ in ``OUT/.maxent/outputs.json``), atomically, and never over a file maxent did n
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +14,6 @@ import pandas as pd
 from maxent import __version__
 from maxent._atomic import atomic_write_text
 from maxent.pipeline.config import config_hash, stable_hash
-from maxent.pipeline.summary import StageStats
 
 if TYPE_CHECKING:  # pragma: no cover
     from maxent.pipeline.runner import Runner
@@ -74,24 +72,13 @@ def samples_tables(run: Runner) -> None:
 
 
 def write_tables(run: Runner) -> None:
-    st = run.summary.stages.setdefault("tables", StageStats("tables"))
-    t0 = time.perf_counter()
+    """``tables/<name>.csv`` of every table of the results (skipped when up to date)."""
     for name, df in run.res.tables.items():
-        rel = f"tables/{name}.csv"
         key = run.key("table", name, run.res.table_keys[name])
-        st.n_tasks += 1
-        if run.outputs.up_to_date(rel, key):
-            st.cached += 1
-            continue
-        if run._protected(rel):
-            continue
-        run.outputs.pending(rel, key)
-        atomic_write_text(run.out / rel, df.to_csv(index=False))
-        run.outputs.record(rel, key)
-        run._written()
-        st.computed += 1
+        run.write_output(
+            "tables", f"tables/{name}.csv", key, lambda p, df=df: atomic_write_text(p, df.to_csv(index=False))
+        )
     run.outputs.save()
-    st.seconds += time.perf_counter() - t0
 
 
 def figures(run: Runner) -> None:
