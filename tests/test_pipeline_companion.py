@@ -92,5 +92,28 @@ def test_companion_config_checks_and_hash():
     assert config_hash(parse_config(COMPANION)) != config_hash(base)
     with pytest.raises(ConfigError, match=r"sensitivity\.levels"):
         parse_config({**TINY, "sensitivity": {"enabled": True, "levels": [1.5]}})
+    with pytest.raises(ConfigError, match=r"sensitivity\.max_networks"):
+        parse_config({**TINY, "sensitivity": {"enabled": True, "max_networks": 3}})
     with pytest.raises(ConfigError, match=r"dimension\.n_boot"):
         parse_config({**TINY, "dimension": {"enabled": True, "n_boot": 1}})
+
+
+def test_large_ensembles_are_subsampled_with_their_run_ids():
+    import numpy as np
+
+    from maxent.data.samples import WeightSamples
+    from maxent.pipeline.companion import _at_most
+
+    rng = np.random.default_rng(0)
+    spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(50, 10))
+    smp = WeightSamples(spins, (3, 2, 2), np.full(50, 0.5), np.full(50, 0.5), np.repeat(np.arange(10), 5), {})
+    assert _at_most(smp, 100, seed=1) is smp
+    sub = _at_most(smp, 20, seed=1)
+    assert sub.n_samples == 20 and len(np.unique(sub.run)) > 1
+    # the rows kept are rows of the original, each with its own run id
+    rows = [
+        int(np.flatnonzero((spins == s).all(axis=1) & (smp.run == r))[0])
+        for s, r in zip(sub.spins, sub.run, strict=True)
+    ]
+    assert len(set(rows)) == 20
+    assert _at_most(smp, 20, seed=1).spins.tobytes() == sub.spins.tobytes()  # deterministic

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from maxent.data.samples import WeightSamples
@@ -34,6 +35,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from maxent.pipeline.runner import Runner
 
 __all__ = ["COMPANION_STAGES"]
+
+
+def _at_most(samples: WeightSamples, max_networks: int, seed: int) -> WeightSamples:
+    """A random subset of ``max_networks`` networks (rows keep their run ids: intervals still
+    resample runs), or all of them. Per-network statistics are averaged, so a subset only widens
+    the intervals; it bounds the cost on ensembles of 10^4-10^5 draws."""
+    if samples.n_samples <= max_networks:
+        return samples
+    rng = np.random.default_rng(task_seed(seed, "subset"))
+    return samples.subset(np.sort(rng.choice(samples.n_samples, size=max_networks, replace=False)))
 
 
 def _dataset(dataset: dict, n_train: int | None):
@@ -55,9 +66,11 @@ def _task_sensitivity(
     reference: str,
     null: bool,
     seed: int,
+    max_networks: int = 4000,
 ) -> dict[str, Any]:
     from maxent.companion import sensitivity as sens
 
+    samples = _at_most(samples, max_networks, seed)
     ds = _dataset(dataset, n_train)
     ensembles = [("trained", samples)]
     if null:
@@ -82,9 +95,11 @@ def _task_dimension(
     n_train: int | None,
     n_boot: int,
     seed: int,
+    max_networks: int = 4000,
 ) -> dict[str, Any]:
     from maxent.companion import correlated as cor
 
+    samples = _at_most(samples, max_networks, seed)
     ds = _dataset(dataset, n_train)
     sources = cor.weight_sources(samples, models, random_state=seed)
     table = cor.trained_dimension(samples, models, ds, n_boot=n_boot, seed=seed, sources=sources)
@@ -107,7 +122,7 @@ def _plan_sensitivity(run: Runner) -> list[Task]:
     tasks = []
     for s in _trained_settings(cfg):
         seed = task_seed(cfg.seed, "sensitivity", s.name)
-        spec = (tuple(sc.levels), sc.n_draws, sc.n_boot, sc.reference, sc.null, seed)
+        spec = (tuple(sc.levels), sc.n_draws, sc.n_boot, sc.reference, sc.null, seed, sc.max_networks)
         key = run.key("sensitivity", res.samples_key[s.name], _dataset_spec(cfg), s.n_train, *spec)
         args = (res.samples[s.name], _dataset_spec(cfg), s.n_train, *spec)
         tasks.append(Task("sensitivity", (s.name,), key, _task_sensitivity, args))
@@ -150,9 +165,11 @@ def _plan_dimension(run: Runner) -> list[Task]:
             s.n_train,
             cfg.dimension.n_boot,
             seed,
+            cfg.dimension.max_networks,
         )
         models = {b: res.models[(s.name, b)] for b in layers}
-        args = (res.samples[s.name], models, _dataset_spec(cfg), s.n_train, cfg.dimension.n_boot, seed)
+        dc = cfg.dimension
+        args = (res.samples[s.name], models, _dataset_spec(cfg), s.n_train, dc.n_boot, seed, dc.max_networks)
         tasks.append(Task("dimension", (s.name,), key, _task_dimension, args))
     return tasks
 

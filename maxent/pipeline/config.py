@@ -82,9 +82,10 @@ Schema (defaults in brackets)::
       n_draws: int >= 1; n_boot: int >= 2  perturbations per network; run bootstrap [4, 200]
       reference: str                block the contrasts compare with        [W2]
       null: bool                    also on the column-shuffled ensemble    [true]
+      max_networks: int >= 10       networks used (a random subset of larger ensembles) [4000]
     dimension:                      companion 3: participation-ratio dimension of hidden layers,
                                     trained vs drawn from the fitted models (maxent.companion.correlated)
-      enabled: bool; n_boot: int >= 2                                       [false, 200]
+      enabled: bool; n_boot: int >= 2; max_networks: int >= 10              [false, 200, 4000]
     outputs:
       figures: bool                                                         [true]
       export_formats: [npz|json|csv|txt]  model files written per block     [[npz]]
@@ -395,12 +396,14 @@ class SensitivityConfig:
     n_boot: int = 200
     reference: str = "W2"
     null: bool = True
+    max_networks: int = 4000
 
     def _check(self, at: str) -> None:
         if not self.levels or any(not 0.0 < float(v) <= 1.0 for v in self.levels):
             raise ConfigError(f"{at}.levels must be weight correlations in (0, 1], got {list(self.levels)}")
         _int_at_least(self.n_draws, 1, f"{at}.n_draws")
         _int_at_least(self.n_boot, 2, f"{at}.n_boot")
+        _int_at_least(self.max_networks, 10, f"{at}.max_networks")
 
 
 @dataclass(frozen=True)
@@ -409,9 +412,11 @@ class DimensionConfig:
 
     enabled: bool = False
     n_boot: int = 200
+    max_networks: int = 4000
 
     def _check(self, at: str) -> None:
         _int_at_least(self.n_boot, 2, f"{at}.n_boot")
+        _int_at_least(self.max_networks, 10, f"{at}.max_networks")
 
 
 #: analysis sections that leave a config's identity (its hash) unchanged while disabled: adding
