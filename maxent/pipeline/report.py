@@ -260,13 +260,11 @@ def render_report(res: Results) -> str:
     cfg = res.config
     out: list[str] = []
     add = out.append
-    from maxent.pipeline.config import config_hash
-
     add(f"# maxent report: {cfg.name}\n")
     if cfg.description:
         add(cfg.description.strip() + "\n")
     add(
-        f"maxent {__version__}; config hash `{config_hash(cfg)}`; dataset `{cfg.dataset.name}` "
+        f"maxent {__version__}; config hash `{res.config_hash}`; dataset `{cfg.dataset.name}` "
         f"({cfg.dataset.n_components} PCA inputs); seed {cfg.seed}; device `{cfg.device}`. "
         "Convention: P(s) ∝ exp(Σ_{i<j} J_ij s_i s_j + Σ_i h_i s_i), s = ±1, β = 1.\n"
     )
@@ -284,6 +282,11 @@ def render_report(res: Results) -> str:
     ):
         out += section(res)
     return "\n".join(out)
+
+
+def _sorted(params: dict) -> dict:
+    """Parameters in key order: the same text whether the config came from YAML or OUT/.maxent."""
+    return dict(sorted(params.items()))
 
 
 def _section_what_ran(res: Results) -> list[str]:
@@ -313,9 +316,15 @@ def _section_what_ran(res: Results) -> list[str]:
         )
     add(markdown_table(pd.DataFrame(rows)) + "\n")
     est_rows = [
-        {"block": "(default)", "estimator": cfg.fit.estimator.name, "params": cfg.fit.estimator.params}
+        {
+            "block": "(default)",
+            "estimator": cfg.fit.estimator.name,
+            "params": _sorted(cfg.fit.estimator.params),
+        }
     ]
-    est_rows += [{"block": b, "estimator": e.name, "params": e.params} for b, e in cfg.fit.blocks.items()]
+    est_rows += [
+        {"block": b, "estimator": e.name, "params": _sorted(e.params)} for b, e in cfg.fit.blocks.items()
+    ]
     add(
         f"Inverse-Ising fits per block (W1..WL{' and the full network' if cfg.fit.include_full else ''}) on "
         f"{100 * (1 - cfg.fit.holdout):.0f}% of the runs; the other {100 * cfg.fit.holdout:.0f}% are "

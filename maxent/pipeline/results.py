@@ -53,6 +53,8 @@ class Results:
         Figures that could not be drawn; outputs left alone (a file maxent did not write).
     compute_times : DataFrame
         Per stage: tasks, summed wall and CPU seconds of the task computations.
+    config_hash : str
+        The config's hash when the run started (``OUT/.maxent/run.json``).
     """
 
     config: PipelineConfig
@@ -66,6 +68,8 @@ class Results:
     figure_failures: dict[str, str] = field(default_factory=dict)
     skipped_outputs: list[str] = field(default_factory=list)
     compute_times: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the run's identity as recorded when it ran (a later library may add config defaults)
+    config_hash: str = ""
     # provenance of the entries above: cache keys (inputs of downstream keys and output files)
     samples_key: dict[str, str] = field(default_factory=dict)
     fit_key: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -125,14 +129,15 @@ class Results:
         if not run_json.is_file():
             raise FileNotFoundError(f"{out} holds no maxent run (no .maxent/run.json)")
         try:
-            config = parse_config(json.loads(run_json.read_text(encoding="utf-8"))["config"])
+            run_state = json.loads(run_json.read_text(encoding="utf-8"))
+            config = parse_config(run_state["config"])
             state_path = out / RESULTS_STATE
             state: dict[str, Any] = (
                 json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else {}
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"{out}/.maxent holds a corrupt run state: {exc}") from None
-        res = cls(config=config)
+        res = cls(config=config, config_hash=str(run_state.get("config_hash", "")))
         tables = sorted((out / "tables").glob("*.csv"))
         res.tables = {p.stem: pd.read_csv(p) for p in tables}
         kept = []

@@ -16,7 +16,7 @@ from typing import Any
 
 from maxent import __version__
 from maxent.pipeline.cache import Cache, OutputManifest
-from maxent.pipeline.config import PipelineConfig, stable_hash
+from maxent.pipeline.config import PipelineConfig, config_hash, stable_hash
 from maxent.pipeline.keys import PIPELINE_LOGIC_VERSION, code_fingerprint
 from maxent.pipeline.outdir import _STATE_DIR
 from maxent.pipeline.parallel import _guarded, _TaskError
@@ -46,7 +46,7 @@ class Runner:
         summary: RunSummary,
         threads: int | None = 1,
     ) -> None:
-        self.res = Results(config=config)
+        self.res = Results(config=config, config_hash=config_hash(config))
         self.threads = threads
         self.out = out
         self.cache = cache
