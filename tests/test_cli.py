@@ -268,9 +268,10 @@ def test_run_command_and_its_errors(tmp_path):
     assert d["kind"] == "pipeline results" and d["settings"] == ["s"]
     # the report is a function of the folder's results: rebuilt without the cache, byte for byte
     written = (out / "report.md").read_text()
-    r = _invoke("report", out, "--to", tmp_path / "rebuilt.md")
+    r = _invoke("report", out, "--to", tmp_path / "rebuilt.md", "--cards", tmp_path / "cards")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "rebuilt.md").read_text() == written
+    assert (tmp_path / "cards" / "s.md").read_text() == (out / "data_cards" / "s.md").read_text()
     _assert_bad_input(_invoke("report", tmp_path), "no maxent run")
     # a different config into the same folder is refused, one line, exit 2
     cfg2 = tmp_path / "c2.yaml"
