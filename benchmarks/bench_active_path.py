@@ -136,7 +136,11 @@ def main(argv: list[str] | None = None) -> dict:
         "thresholds": {"p": 3, "populations": pops, "n_iter": 300, "tol": 5e-4, "seed": 1},
         "satisfiable": {"n": sat_ns, "instances_per_alpha": sat_k, "alphas": alphas},
         "phase_diagram": {"n_repeats": 2 if quick else 3, "defaults": "CLI (L = 3, M/N^2 = 1.5)"},
-        "speed": {"instance": "active_path_instance(3, 100, 0.5, 15000, seed=0)", "beta_bp": 0.5},
+        "speed": {
+            "instance": "active_path_instance(3, 100, 0.5, 15000, seed=0)",
+            "beta_bp": 0.5,
+            "kernel_sweeps": 20 if quick else 50,
+        },
     }
     doc = new_doc("active path: BP vs exact, population vs scalar oracle, phase diagram, kernels", options)
     t0 = time.perf_counter()
@@ -216,7 +220,7 @@ def main(argv: list[str] | None = None) -> dict:
         "bp_s": tb,
         "bp_ms_per_iter": tb / bp.n_iter * 1e3,
     }
-    speed.update(heat_bath_speed(inst, 200, 2 if quick else 5))
+    speed.update(heat_bath_speed(inst, 200, options["speed"]["kernel_sweeps"]))
     doc["speed"] = speed
     doc["total_wall_s"] = time.perf_counter() - t0
     print(speed, flush=True)
@@ -242,8 +246,7 @@ def _markdown(doc: dict) -> str:
     lines = [
         "# Active path benchmark" + (" (--quick)" if o["quick"] else ""),
         "",
-        machine_line(doc),
-        f" Total {doc['total_wall_s']:.0f} s.",
+        machine_line(doc) + f" Total {doc['total_wall_s']:.0f} s.",
         "",
         f"## BP / Bethe vs exact enumeration ({o['bp_vs_exact']['instances']} instances of <= 18 weights, "
         "random fields, 3 temperatures)",
