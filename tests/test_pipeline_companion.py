@@ -117,3 +117,17 @@ def test_large_ensembles_are_subsampled_with_their_run_ids():
     ]
     assert len(set(rows)) == 20
     assert _at_most(smp, 20, seed=1).spins.tobytes() == sub.spins.tobytes()  # deterministic
+
+
+def test_results_load_refuses_a_corrupt_run_state(companion_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(companion_run, out, ignore=shutil.ignore_patterns(".cache"))
+    assert Results.load(out).config_hash  # the recorded hash travels with the results
+    (out / ".maxent" / "results.json").write_text("{not json")
+    with pytest.raises(ValueError, match="corrupt run state"):
+        Results.load(out)
+    (out / ".maxent" / "run.json").unlink()
+    with pytest.raises(FileNotFoundError, match="no maxent run"):
+        Results.load(out)
