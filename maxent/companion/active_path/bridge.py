@@ -21,12 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from maxent._validation import check_int
 from maxent.fit import PseudoLikelihood
 from maxent.geometry.landscape import entropy_landscape
 from maxent.model.ising import IsingModel
 from maxent.model.tap import TapStates, tap_states
 
-from .instances import PathInstance, _check_int
+from .instances import PathInstance
 from .mcmc import heat_bath
 
 __all__ = ["BridgeResult", "sample_weights", "fit_pairwise", "bridge_analysis"]
@@ -47,10 +48,10 @@ def sample_weights(
 
     Each chain runs ``burn_in`` sweeps, then records every ``thin`` sweeps; rows interleave chains.
     """
-    n_samples = _check_int(n_samples, "n_samples")
-    n_chains = _check_int(n_chains, "n_chains")
-    thin = _check_int(thin, "thin")
-    burn_in = _check_int(burn_in, "burn_in", 0)
+    n_samples = check_int(n_samples, "n_samples", 1)
+    n_chains = check_int(n_chains, "n_chains", 1)
+    thin = check_int(thin, "thin", 1)
+    burn_in = check_int(burn_in, "burn_in", 0)
     per_chain = -(-n_samples // n_chains)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     if burn_in:

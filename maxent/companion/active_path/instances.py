@@ -36,13 +36,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from maxent._validation import check_int
+
 __all__ = ["PathInstance", "active_path_instance", "random_pspin_instance", "mean_degree"]
-
-
-def _check_int(value: object, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def check_rho(rho: object) -> float:
@@ -100,7 +96,7 @@ class PathInstance:
         F = np.asarray(self.factors)
         if F.ndim != 2 or F.shape[1] < 1 or not np.issubdtype(F.dtype, np.integer):
             raise ValueError(f"factors must be an integer array (M, p) with p >= 1, got shape {F.shape}")
-        n = _check_int(self.n_vars, "n_vars")
+        n = check_int(self.n_vars, "n_vars", 1)
         if F.size and (F.min() < 0 or F.max() >= n):
             raise ValueError(
                 f"factor variable indices must lie in [0, {n}), got range [{F.min()}, {F.max()}]"
@@ -178,10 +174,6 @@ class PathInstance:
         return rows.size == used.size + M - (n_comp - n_isolated)
 
 
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def _plant(
     factors: np.ndarray, n: int, beta: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -224,13 +216,13 @@ def active_path_instance(
     PathInstance
         Variables are all surviving edges (``edges`` gives block, source, target); J_a = ±1.
     """
-    L = _check_int(n_layers, "n_layers")
-    N = _check_int(width, "width")
+    L = check_int(n_layers, "n_layers", 1)
+    N = check_int(width, "width", 1)
     rho = check_rho(rho)
-    M = _check_int(n_paths, "n_paths")
+    M = check_int(n_paths, "n_paths", 1)
     if L * N * N > 5_000_000:
         raise ValueError(f"L N^2 = {L * N * N} possible edges is too large (limit 5e6)")
-    rng = _rng(seed)
+    rng = np.random.default_rng(seed)
     alive = rng.random((L, N, N)) >= rho
     edge_id = np.full((L, N, N), -1, dtype=np.int64)
     edge_id[alive] = np.arange(int(alive.sum()))
@@ -284,12 +276,12 @@ def random_pspin_instance(
     At zero temperature, E = -M exactly when every XOR clause prod_k w_k = J_a is satisfied, so
     this is random p-XORSAT with alpha = M / n (the large-N limit of the active path model).
     """
-    n = _check_int(n_vars, "n_vars")
-    M = _check_int(n_factors, "n_factors")
-    p = _check_int(p, "p")
+    n = check_int(n_vars, "n_vars", 1)
+    M = check_int(n_factors, "n_factors", 1)
+    p = check_int(p, "p", 1)
     if p > n:
         raise ValueError(f"p={p} distinct variables per factor need n_vars >= p, got {n}")
-    rng = _rng(seed)
+    rng = np.random.default_rng(seed)
     # p distinct variables per factor: argsort of random keys, chunked to bound memory
     if p <= 8 and n > 4 * p:
         F = rng.integers(0, n, size=(M, p))

@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from .instances import PathInstance, _check_int
+from maxent._validation import check_int
+
+from .instances import PathInstance
 
 __all__ = ["PTResult", "heat_bath", "parallel_tempering"]
 
@@ -76,10 +78,6 @@ def _init(instance: PathInstance, R: int, init: object, rng: np.random.Generator
     return np.tile(w, (R, 1))
 
 
-def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def heat_bath(
     instance: PathInstance,
     beta: float,
@@ -99,10 +97,10 @@ def heat_bath(
     beta = float(beta)
     if not np.isfinite(beta) or beta < 0:
         raise ValueError(f"beta must be a finite float >= 0, got {beta!r}")
-    n_sweeps = _check_int(n_sweeps, "n_sweeps")
-    R = _check_int(n_chains, "n_chains")
-    record_every = _check_int(record_every, "record_every")
-    rng = _rng(seed)
+    n_sweeps = check_int(n_sweeps, "n_sweeps", 1)
+    R = check_int(n_chains, "n_chains", 1)
+    record_every = check_int(record_every, "record_every", 1)
+    rng = np.random.default_rng(seed)
     W = _init(instance, R, init, rng)
     P = _factor_values(instance, W)
     ptr, fac = _adjacency(instance)
@@ -173,11 +171,11 @@ def parallel_tempering(
         raise ValueError(
             f"betas must be a strictly increasing finite array of >= 2 values >= 0, got {betas!r}"
         )
-    n_sweeps = _check_int(n_sweeps, "n_sweeps")
-    burn_in = n_sweeps // 4 if burn_in is None else _check_int(burn_in, "burn_in", 0)
+    n_sweeps = check_int(n_sweeps, "n_sweeps", 1)
+    burn_in = n_sweeps // 4 if burn_in is None else check_int(burn_in, "burn_in", 0)
     if burn_in >= n_sweeps:
         raise ValueError(f"burn_in={burn_in} must be smaller than n_sweeps={n_sweeps}")
-    rng = _rng(seed)
+    rng = np.random.default_rng(seed)
     R = b.size
     W = rng.choice(np.array([-1.0, 1.0]), size=(2 * R, instance.n_vars))
     P = _factor_values(instance, W)

@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from .instances import _check_int, check_rho
+from maxent._validation import check_int
+
+from .instances import check_rho
 from .population import cavity_m1
 from .xorsat import frozen_population
 
@@ -66,7 +68,7 @@ def locate_transitions(
     Returns c_d, c_s, q_jump (order parameter just above c_d; frozen fraction at T = 0),
     sigma_at_cd (m = 1 complexity just above c_d, nats; bits x ln 2 at T = 0).
     """
-    p = _check_int(p, "p", 3)
+    p = check_int(p, "p", 3)
     T = float(T)
     if not np.isfinite(T) or T < 0:
         raise ValueError(f"temperature must be a finite float >= 0, got {T!r}")
@@ -167,14 +169,14 @@ def phase_diagram(
         bisection), order ("first" if q_jump > 0.1 else "continuous"), n_layers, path_density,
         pop_size, n_repeats.
     """
-    L = _check_int(n_layers, "n_layers", 3)
+    L = check_int(n_layers, "n_layers", 3)
     a = float(path_density)
     if not np.isfinite(a) or a <= 0:
         raise ValueError(f"path_density must be a finite positive float, got {path_density!r}")
     Ts = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
     if Ts.ndim != 1 or Ts.size == 0 or not np.all(np.isfinite(Ts)) or np.any(Ts < 0):
         raise ValueError(f"temperatures must be finite values >= 0, got {temperatures!r}")
-    n_repeats = _check_int(n_repeats, "n_repeats", 2)
+    n_repeats = check_int(n_repeats, "n_repeats", 2)
     if not (0 < tol < 1):
         raise ValueError(f"tol must lie in (0, 1), got {tol!r}")
     seeds = np.random.SeedSequence(seed).spawn(Ts.size * n_repeats)
@@ -231,7 +233,7 @@ def order_parameter_grid(
     Returns one row per (rho, T): rho, T, c, q, complexity, phase in {"paramagnet",
     "dynamical glass", "spin glass"} (q <= q_min; q > q_min and Sigma > 0; Sigma <= 0).
     """
-    L = _check_int(n_layers, "n_layers", 3)
+    L = check_int(n_layers, "n_layers", 3)
     rng = np.random.default_rng(seed)
     rows = []
     for rho in np.atleast_1d(rhos):

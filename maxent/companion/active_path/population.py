@@ -56,8 +56,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maxent._validation import check_int
+
 from ._fields import atanh_product, log1p_product, log2cosh
-from .instances import _check_beta, _check_int
+from .instances import _check_beta
 
 __all__ = ["PopulationResult", "rs_population", "cavity_m1", "paramagnet"]
 
@@ -96,12 +98,12 @@ def _check(c: float, p: int, beta: float, pop_size: int, n_iter: int, n_measure:
     c = float(c)
     if not np.isfinite(c) or c <= 0:
         raise ValueError(f"mean degree c must be a finite positive float, got {c!r}")
-    p = _check_int(p, "p")
+    p = check_int(p, "p", 1)
     beta = _check_beta(beta)
     if beta > 200:
         raise ValueError(f"beta={beta} is beyond the stable range (<= 200); use the T = 0 solvers in .xorsat")
-    pop_size = _check_int(pop_size, "pop_size", 2)
-    return c, p, beta, pop_size, _check_int(n_iter, "n_iter", 0), _check_int(n_measure, "n_measure")
+    pop_size = check_int(pop_size, "pop_size", 2)
+    return c, p, beta, pop_size, check_int(n_iter, "n_iter", 0), check_int(n_measure, "n_measure", 1)
 
 
 def _draw_J(rng: np.random.Generator, size: int, beta: float, planted: bool) -> np.ndarray:

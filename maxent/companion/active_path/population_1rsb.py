@@ -43,8 +43,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+from maxent._validation import check_int
+
 from ._fields import atanh_product, log1p_product, log2cosh
-from .instances import _check_beta, _check_int
+from .instances import _check_beta
 from .population import _draw_J, paramagnet
 
 __all__ = ["RSB1Result", "cavity_1rsb", "parisi_m_star"]
@@ -159,14 +161,14 @@ def cavity_1rsb(
     c = float(c)
     if not np.isfinite(c) or c <= 0:
         raise ValueError(f"mean degree c must be a finite positive float, got {c!r}")
-    p = _check_int(p, "p", 2)
+    p = check_int(p, "p", 2)
     beta = _check_beta(beta)
     m = float(m)
     if not np.isfinite(m) or not 0 < m <= 1:
         raise ValueError(f"Parisi parameter m must lie in (0, 1], got {m!r}")
-    n_outer = _check_int(n_outer, "n_outer", 2)
-    n_inner = _check_int(n_inner, "n_inner", 2)
-    n_iter, n_measure = _check_int(n_iter, "n_iter", 0), _check_int(n_measure, "n_measure", 2)
+    n_outer = check_int(n_outer, "n_outer", 2)
+    n_inner = check_int(n_inner, "n_inner", 2)
+    n_iter, n_measure = check_int(n_iter, "n_iter", 0), check_int(n_measure, "n_measure", 2)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     h = init_field * rng.choice(np.array([-1.0, 1.0]), size=(n_outer, n_inner))
     ln2 = np.log(2.0)

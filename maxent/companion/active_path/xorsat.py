@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 
-from .instances import PathInstance, _check_int
+from maxent._validation import check_int
+
+from .instances import PathInstance
 
 __all__ = [
     "frozen_fraction",
@@ -60,7 +62,7 @@ def _check_alpha(alpha: float) -> float:
 
 
 def _check_p(p: int) -> int:
-    p = _check_int(p, "p")
+    p = check_int(p, "p", 1)
     if p < 3:
         raise ValueError(f"the XORSAT clustering transition needs p >= 3, got p={p}")
     return p
@@ -140,8 +142,8 @@ def frozen_population(
     ``n_measure`` final iterations). A population that died out (all unfrozen) stays dead.
     """
     a, p = _check_alpha(alpha), _check_p(p)
-    pop_size = _check_int(pop_size, "pop_size", 2)
-    n_iter, n_measure = _check_int(n_iter, "n_iter", 0), _check_int(n_measure, "n_measure")
+    pop_size = check_int(pop_size, "pop_size", 2)
+    n_iter, n_measure = check_int(n_iter, "n_iter", 0), check_int(n_measure, "n_measure", 1)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     c = p * a
     frozen = np.ones(pop_size, dtype=bool)
@@ -202,7 +204,7 @@ def population_thresholds(
     after the same n_iter; NaN for alpha_s).
     """
     p = _check_p(p)
-    n_repeats = _check_int(n_repeats, "n_repeats", 2)
+    n_repeats = check_int(n_repeats, "n_repeats", 2)
     seeds = np.random.SeedSequence(seed).spawn(n_repeats)
     ad, as_ = [], []
     for ss in seeds:

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .generators import SynapseEnsemble, _positive_int, _rng
+from maxent._validation import check_int
+
+from .generators import SynapseEnsemble
 from .propagation import input_covariance, simulate_depth
 from .theory import TheoryDomainWarning, theory_depth
 
@@ -48,8 +50,8 @@ def depth_study(
     :func:`theory_depth` (``network`` = -1), plus ``theory_warning``: the closure's
     :class:`TheoryDomainWarning` for that ensemble (empty when none).
     """
-    rng = _rng(random_state)
-    widths = [_positive_int(N, "N")] * (_positive_int(depth, "depth") + 1)
+    rng = np.random.default_rng(random_state)
+    widths = [check_int(N, "N", 1)] * (check_int(depth, "depth", 1) + 1)
     C0 = input_covariance(N, alpha=alpha, random_state=rng)
     sim = simulate_depth(
         widths,
@@ -96,11 +98,11 @@ def compare_over_width(
     over networks), ``sem`` (its standard error), ``theory``, ``error`` (simulation - theory),
     ``n_networks``, ``seconds`` (simulation wall time of that N and ensemble).
     """
-    rng = _rng(random_state)
-    depth = _positive_int(depth, "depth")
+    rng = np.random.default_rng(random_state)
+    depth = check_int(depth, "depth", 1)
     rows = []
     for N in Ns:
-        N = _positive_int(N, "N")
+        N = check_int(N, "N", 1)
         C0 = input_covariance(N, alpha=0.5, random_state=rng) if input_cov is None else input_cov(N)
         for ens in ensembles:
             t0 = time.perf_counter()

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maxent._validation import check_real
+from maxent._validation import check_int, check_real
 
 __all__ = [
     "SYNAPSE_KINDS",
@@ -79,12 +79,6 @@ SYNAPSE_KINDS = ("gaussian", "binary", "orthogonal")
 _EIG_TOL = 1e-12
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def scaled_correlation(c: float, n: int, exponent: float = 0.5) -> float:
     """rho = c / n^exponent: the correlation amplitude c at width n (exponent 0.5 is the
     weak-correlation scaling at which the dimension changes at O(1); see the module docstring)."""
@@ -92,7 +86,7 @@ def scaled_correlation(c: float, n: int, exponent: float = 0.5) -> float:
     exponent = check_real(exponent, "exponent")
     if exponent < 0:
         raise ValueError(f"exponent must be >= 0, got {exponent}")
-    return c / _positive_int(n, "n") ** exponent
+    return c / check_int(n, "n", 1) ** exponent
 
 
 def induced_binary_correlation(rho: np.ndarray | float) -> np.ndarray | float:
@@ -117,7 +111,7 @@ def latent_gaussian_correlation(rho_binary: np.ndarray | float) -> np.ndarray | 
 def structure_eigenvalues(n_out: int, n_in: int, rho_pre: float, rho_post: float) -> dict[str, float]:
     """Eigenvalues of the synapse correlation matrix (keys "perp,perp", "perp,1", "1,perp",
     "1,1": out-space x in-space eigenvector); only non-empty eigenspaces are listed."""
-    n_out, n_in = _positive_int(n_out, "n_out"), _positive_int(n_in, "n_in")
+    n_out, n_in = check_int(n_out, "n_out", 1), check_int(n_in, "n_in", 1)
     a = 1.0 - rho_pre - rho_post
     lam = {
         "perp,perp": a,
@@ -164,12 +158,6 @@ def synapse_covariance(n_out: int, n_in: int, rho_pre: float = 0.0, rho_post: fl
     )
 
 
-def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
-    return (
-        random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
-    )
-
-
 def gaussian_synapses(
     n_out: int,
     n_in: int,
@@ -185,11 +173,11 @@ def gaussian_synapses(
     P = 1 1^T / n (projector on the uniform vector), Q = I - P: Cov(vec W) = sum lambda P (x) P.
     """
     rho_pre, rho_post = check_correlations(n_out, n_in, rho_pre, rho_post)
-    size = _positive_int(size, "size")
+    size = check_int(size, "size", 1)
     lam = {
         k: math.sqrt(max(v, 0.0)) for k, v in structure_eigenvalues(n_out, n_in, rho_pre, rho_post).items()
     }
-    Z = _rng(random_state).standard_normal((size, n_out, n_in))
+    Z = np.random.default_rng(random_state).standard_normal((size, n_out, n_in))
     m_out = Z.mean(axis=1, keepdims=True)  # P_o Z  (mean over postsynaptic units)
     m_in = Z.mean(axis=2, keepdims=True)  # Z P_i  (mean over presynaptic units)
     m_all = Z.mean(axis=(1, 2), keepdims=True)
@@ -247,10 +235,10 @@ def orthogonal_synapses(
     n_out <= n_in: orthonormal rows times sqrt(n_in) (W W^T = n_in I); n_out > n_in: orthonormal
     columns times sqrt(n_out). QR of a Gaussian matrix with the sign of diag(R) fixed is Haar.
     """
-    n_out, n_in = _positive_int(n_out, "n_out"), _positive_int(n_in, "n_in")
-    size = _positive_int(size, "size")
+    n_out, n_in = check_int(n_out, "n_out", 1), check_int(n_in, "n_in", 1)
+    size = check_int(size, "size", 1)
     big, small = max(n_out, n_in), min(n_out, n_in)
-    A = _rng(random_state).standard_normal((size, big, small))
+    A = np.random.default_rng(random_state).standard_normal((size, big, small))
     Q, R = np.linalg.qr(A)
     Q = Q * np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]
     Q = Q * math.sqrt(big)

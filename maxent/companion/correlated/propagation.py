@@ -35,7 +35,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .generators import SynapseEnsemble, _positive_int, _rng
+from maxent._validation import check_int
+
+from .generators import SynapseEnsemble
 
 __all__ = [
     "ACTIVATIONS",
@@ -198,13 +200,13 @@ def input_covariance(
     0 < alpha < 1/2 the dimension stays extensive (D/N -> (1 - 2 alpha) / (1 - alpha)^2 as n grows)
     and the off-diagonal covariances are O(1/sqrt(n)); alpha = 1/2 is marginal (D/N decays like
     1/ln n: 0.70 at n = 64, 0.60 at n = 256, 0.51 at n = 1024)."""
-    n = _positive_int(n, "n")
+    n = check_int(n, "n", 1)
     alpha = float(alpha)
     if not (np.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
     lam = np.arange(1, n + 1, dtype=np.float64) ** (-alpha)
     lam *= n / lam.sum()
-    Q, R = np.linalg.qr(_rng(random_state).standard_normal((n, n)))
+    Q, R = np.linalg.qr(np.random.default_rng(random_state).standard_normal((n, n)))
     Q = Q * np.sign(np.diag(R))
     C = (Q * lam) @ Q.T
     return 0.5 * (C + C.T)
@@ -221,8 +223,8 @@ def gaussian_inputs(
     if lam.min() < -1e-9 * max(1.0, lam.max()):
         raise ValueError(f"the input covariance is not positive semidefinite (eigenvalue {lam.min():.3g})")
     root = V * np.sqrt(np.clip(lam, 0, None))
-    Z = _rng(random_state).standard_normal(
-        (_positive_int(size, "size"), _positive_int(n_inputs, "n_inputs"), C.shape[0])
+    Z = np.random.default_rng(random_state).standard_normal(
+        (check_int(size, "size", 1), check_int(n_inputs, "n_inputs", 1), C.shape[0])
     )
     return Z @ root.T
 
@@ -245,13 +247,13 @@ def simulate_depth(
     ``N_offdiag_corr2`` (width * Delta, O(1) for weak correlations), ``D_plugin_over_N``,
     ``method`` ("simulation").
     """
-    widths = [_positive_int(w, "width") for w in widths]
+    widths = [check_int(w, "width", 1) for w in widths]
     if len(widths) < 2:
         raise ValueError(f"widths must list at least two layers, got {widths}")
     if np.asarray(input_cov).shape != (widths[0], widths[0]):
         raise ValueError(f"input_cov must be ({widths[0]}, {widths[0]}), got {np.asarray(input_cov).shape}")
-    rng = _rng(random_state)
-    n_networks = _positive_int(n_networks, "n_networks")
+    rng = np.random.default_rng(random_state)
+    n_networks = check_int(n_networks, "n_networks", 1)
     rows = []
     for ens in ensembles:
         X = gaussian_inputs(input_cov, n_inputs, size=n_networks, random_state=rng)

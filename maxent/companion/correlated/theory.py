@@ -70,7 +70,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from .generators import SynapseEnsemble, _positive_int
+from maxent._validation import check_int
+
+from .generators import SynapseEnsemble
 from .propagation import ACTIVATIONS, LEAKY_SLOPE, statistics_from_covariance
 
 __all__ = [
@@ -145,7 +147,7 @@ class FieldMoments:
 
 def linear_step(state: LayerState, n_out: int, ensemble: SynapseEnsemble, sigma: float = 1.0) -> FieldMoments:
     """Field moments of the next layer (exact Gaussian/Haar averages; Gaussian-equivalent for binary)."""
-    n_out = _positive_int(n_out, "n_out")
+    n_out = check_int(n_out, "n_out", 1)
     n_in = state.n
     T1, T2, S1, S2, M2, M1 = state.T1, state.T2, state.S1, state.S2, state.M2, state.M1
     sig2 = float(sigma) ** 2
@@ -229,7 +231,7 @@ def theory_depth(
 ) -> pd.DataFrame:
     """Mean-field D_l / n_l and Delta_l for every layer; same columns as ``simulate_depth``
     (``method`` = "theory", ``network`` = -1, no plug-in column)."""
-    widths = [_positive_int(w, "width") for w in widths]
+    widths = [check_int(w, "width", 1) for w in widths]
     if len(widths) < 2:
         raise ValueError(f"widths must list at least two layers, got {widths}")
     if activation not in ACTIVATIONS:

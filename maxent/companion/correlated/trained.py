@@ -37,7 +37,6 @@ from maxent.data.samples import WeightSamples
 from maxent.model.ising import IsingModel
 from maxent.stats.bootstrap import basic_interval, resample_runs, run_bootstrap
 
-from .generators import _rng
 from .propagation import covariance_statistics
 
 __all__ = [
@@ -134,7 +133,7 @@ def weight_sources(
     n = samples.n_samples if n_model_samples is None else int(n_model_samples)
     if n < 2:
         raise ValueError(f"n_model_samples must be >= 2, got {n_model_samples!r}")
-    rng = _rng(random_state)
+    rng = np.random.default_rng(random_state)
     kw = {"method": "gibbs", "n_chains": 64, "burn": 200, "thin": 10, **(sampler or {})}
     ising, indep = [], []
     for b in samples.blocks:
