@@ -24,13 +24,7 @@ from maxent.pipeline.config import ConfigError, parse_config
 from maxent.pipeline.stages import _split as split_rows
 from maxent.pipeline.tasks import _task_samples
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -30,14 +30,7 @@ from maxent.data.nets import (
 from maxent.data.samples import WeightSamples
 from maxent.data.train import TrainConfig, draw_binary, sample_weights, train_runs
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the machine is shared, and results must not depend on threads."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
