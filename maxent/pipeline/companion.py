@@ -20,6 +20,7 @@ Both need the dataset the networks were trained on, so settings that read existi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +30,8 @@ from maxent.data.samples import WeightSamples
 from maxent.model.ising import IsingModel
 from maxent.pipeline.config import PipelineConfig, SettingConfig, stable_hash
 from maxent.pipeline.keys import task_seed
-from maxent.pipeline.stage import Done, Stage, Task
+from maxent.pipeline.stage import Done, Stage, Task, setting_table
+from maxent.pipeline.tasks import load_dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from maxent.pipeline.runner import Runner
@@ -45,14 +47,6 @@ def _at_most(samples: WeightSamples, max_networks: int, seed: int) -> WeightSamp
         return samples
     rng = np.random.default_rng(task_seed(seed, "subset"))
     return samples.subset(np.sort(rng.choice(samples.n_samples, size=max_networks, replace=False)))
-
-
-def _dataset(dataset: dict, n_train: int | None):
-    from maxent.data import datasets
-
-    return datasets.load(
-        dataset["name"], n_train=n_train, **{k: v for k, v in dataset.items() if k != "name"}
-    )
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -71,7 +65,7 @@ def _task_sensitivity(
     from maxent.companion import sensitivity as sens
 
     samples = _at_most(samples, max_networks, seed)
-    ds = _dataset(dataset, n_train)
+    ds = load_dataset(dataset, n_train)
     ensembles = [("trained", samples)]
     if null:
         ensembles.append(("shuffled null", sens.shuffled_null(samples, random_state=seed)))
@@ -100,7 +94,7 @@ def _task_dimension(
     from maxent.companion import correlated as cor
 
     samples = _at_most(samples, max_networks, seed)
-    ds = _dataset(dataset, n_train)
+    ds = load_dataset(dataset, n_train)
     sources = cor.weight_sources(samples, models, random_state=seed)
     table = cor.trained_dimension(samples, models, ds, n_boot=n_boot, seed=seed, sources=sources)
     share = cor.coupling_share(samples, models, ds, n_boot=n_boot, seed=seed, sources=sources)
@@ -129,23 +123,17 @@ def _plan_sensitivity(run: Runner) -> list[Task]:
     return tasks
 
 
-def _with_setting(frames: list[tuple[Task, pd.DataFrame]]) -> pd.DataFrame:
-    out = []
-    for t, df in frames:
-        if len(df):
-            out.append(df.drop(columns="setting", errors="ignore").assign(setting=t.where[0]))
-    if not out:
-        return pd.DataFrame()
-    table = pd.concat(out, ignore_index=True)
-    front = [c for c in ("setting", "ensemble") if c in table.columns]
-    return table[[*front, *[c for c in table.columns if c not in front]]]
+def _tables(names: dict[str, str]) -> Callable[[Runner, Done], None]:
+    """A collect step writing ``tables[name]`` from each task's item ``names[name]``."""
 
+    def collect(run: Runner, done: Done) -> None:
+        keys = stable_hash([t.key for t, _ in done])
+        for name, item in names.items():
+            parts = [(t, items[item]) for t, items in done]
+            run.res.tables[name] = setting_table(parts, front=("setting", "ensemble"))
+            run.res.table_keys[name] = keys
 
-def _collect_sensitivity(run: Runner, done: Done) -> None:
-    keys = stable_hash([t.key for t, _ in done])
-    for name, item in (("sensitivity", "sensitivity"), ("sensitivity_contrasts", "contrasts")):
-        run.res.tables[name] = _with_setting([(t, items[item]) for t, items in done])
-        run.res.table_keys[name] = keys
+    return collect
 
 
 def _plan_dimension(run: Runner) -> list[Task]:
@@ -156,29 +144,13 @@ def _plan_dimension(run: Runner) -> list[Task]:
         if len(layers) < 2 or any((s.name, b) not in res.models for b in layers):
             continue  # no hidden layer, or a block's fit failed
         seed = task_seed(cfg.seed, "dimension", s.name)
+        spec = (cfg.dimension.n_boot, seed, cfg.dimension.max_networks)
         fit_keys = [res.fit_key[(s.name, b)] for b in layers]
-        key = run.key(
-            "dimension",
-            res.samples_key[s.name],
-            fit_keys,
-            _dataset_spec(cfg),
-            s.n_train,
-            cfg.dimension.n_boot,
-            seed,
-            cfg.dimension.max_networks,
-        )
+        key = run.key("dimension", res.samples_key[s.name], fit_keys, _dataset_spec(cfg), s.n_train, *spec)
         models = {b: res.models[(s.name, b)] for b in layers}
-        dc = cfg.dimension
-        args = (res.samples[s.name], models, _dataset_spec(cfg), s.n_train, dc.n_boot, seed, dc.max_networks)
+        args = (res.samples[s.name], models, _dataset_spec(cfg), s.n_train, *spec)
         tasks.append(Task("dimension", (s.name,), key, _task_dimension, args))
     return tasks
-
-
-def _collect_dimension(run: Runner, done: Done) -> None:
-    keys = stable_hash([t.key for t, _ in done])
-    for name, item in (("dimension", "dimension"), ("dimension_share", "share")):
-        run.res.tables[name] = _with_setting([(t, items[item]) for t, items in done])
-        run.res.table_keys[name] = keys
 
 
 #: the companion stages, run after the claims
@@ -187,14 +159,14 @@ COMPANION_STAGES = (
         "sensitivity",
         ("maxent.companion.sensitivity", "maxent.pipeline.companion"),
         _plan_sensitivity,
-        _collect_sensitivity,
+        _tables({"sensitivity": "sensitivity", "sensitivity_contrasts": "contrasts"}),
         lambda cfg: cfg.sensitivity.enabled,
     ),
     Stage(
         "dimension",
         ("maxent.companion.correlated", "maxent.pipeline.companion"),
         _plan_dimension,
-        _collect_dimension,
+        _tables({"dimension": "dimension", "dimension_share": "share"}),
         lambda cfg: cfg.dimension.enabled,
     ),
 )

@@ -1,4 +1,5 @@
-"""The two types a pipeline stage is declared with: :class:`Task` and :class:`Stage`."""
+"""The two types a pipeline stage is declared with, :class:`Task` and :class:`Stage`, and
+:func:`setting_table`, which assembles the per-setting frames of a stage into one table."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from maxent.pipeline.config import PipelineConfig
     from maxent.pipeline.runner import Runner
 
-__all__ = ["Task", "Stage", "Done"]
+__all__ = ["Task", "Stage", "Done", "setting_table"]
 
 
 @dataclass
@@ -51,3 +52,19 @@ class Stage:
         """Plan the tasks, serve or compute them (:meth:`Runner.run_stage`), collect them."""
         if self.enabled(runner.cfg):
             self.collect(runner, runner.run_stage(self.name, self.plan(runner)))
+
+
+def setting_table(parts: list[tuple[Task, Any]], front: tuple[str, ...] = ("setting",)) -> Any:
+    """One table from per-setting frames: each frame led by its task's setting (``where[0]``,
+    replacing any ``setting`` column it has), then the other ``front`` columns; empty frames add
+    nothing; no frames give an empty DataFrame."""
+    import pandas as pd
+
+    frames = [
+        df.drop(columns="setting", errors="ignore").assign(setting=t.where[0]) for t, df in parts if len(df)
+    ]
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True)
+    lead = [c for c in front if c in table.columns]
+    return table[[*lead, *[c for c in table.columns if c not in lead]]]

@@ -38,7 +38,7 @@ from maxent.pipeline.claims import CLAIM_STAGES
 from maxent.pipeline.companion import COMPANION_STAGES
 from maxent.pipeline.config import PipelineConfig, SettingConfig, stable_hash
 from maxent.pipeline.keys import task_seed
-from maxent.pipeline.stage import Done, Stage, Task
+from maxent.pipeline.stage import Done, Stage, Task, setting_table
 from maxent.pipeline.summary import PipelineError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -361,14 +361,7 @@ def _plan_liquidity(run: Runner) -> list[Task]:
 
 
 def _collect_liquidity(run: Runner, done: Done) -> None:
-    frames = []
-    for t, items in done:
-        df = items["liquidity"].copy()
-        if "setting" in df.columns:
-            df = df.drop(columns="setting")
-        df.insert(0, "setting", t.where[0])
-        frames.append(df)
-    run.res.tables["liquidity"] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    run.res.tables["liquidity"] = setting_table([(t, items["liquidity"]) for t, items in done])
     run.res.table_keys["liquidity"] = stable_hash([t.key for t, _ in done])
 
 

@@ -25,6 +25,15 @@ from maxent.pipeline.keys import task_seed
 SAMPLES_CHUNK = 64
 
 
+def load_dataset(dataset: dict, n_train: int | None):
+    """The :class:`~maxent.data.datasets.Dataset` of a task: ``dataset`` is ``{"name", **load kwargs}``
+    (``DatasetConfig.load_kwargs``), ``n_train`` the setting's number of training examples."""
+    from maxent.data import datasets
+
+    kwargs = {k: v for k, v in dataset.items() if k != "name"}
+    return datasets.load(dataset["name"], n_train=n_train, **kwargs)
+
+
 def _task_samples(
     dataset: dict,
     n_train: int | None,
@@ -42,7 +51,6 @@ def _task_samples(
     min_accuracy: float | None = None,
 ) -> dict[str, Any]:
     from maxent._atomic import CorruptFileError, load_npz
-    from maxent.data import datasets
     from maxent.data.train import TrainConfig, sample_weights
 
     if samples_file is not None:
@@ -51,7 +59,7 @@ def _task_samples(
         samples = load_spins_file(samples_file, widths)
         samples.meta["setting"] = {**setting_meta, "n_train": None, "samples_file": samples_file}
         return {"samples": _apply_null(samples, null, seed)}
-    ds = datasets.load(dataset["name"], n_train=n_train, **{k: v for k, v in dataset.items() if k != "name"})
+    ds = load_dataset(dataset, n_train)
 
     def collect() -> WeightSamples:
         return sample_weights(
