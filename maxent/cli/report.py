@@ -49,11 +49,10 @@ def report(out: Path, dest: Path | None, cards_dir: Path | None) -> None:
     atomic_write_text(target, text)
     click.echo(f"{target}: {len(text.splitlines())} lines")
     if cards_dir is not None:
-        from maxent.pipeline.cards import render_card
+        from maxent.pipeline.cards import setting_card
 
         cards_dir.mkdir(parents=True, exist_ok=True)
         for s in res.config.settings:
             if s.name in res.samples:
-                card = render_card(res.samples[s.name], file_name=f"samples/{s.name}.npz", setting=s)
-                atomic_write_text(cards_dir / f"{s.name}.md", card)
+                atomic_write_text(cards_dir / f"{s.name}.md", setting_card(res.samples[s.name], s))
         click.echo(f"{cards_dir}: {len(res.samples)} data card(s)")

@@ -26,7 +26,7 @@ import numpy as np
 
 from maxent.data.samples import WeightSamples
 
-__all__ = ["DATASET_INFO", "render_card"]
+__all__ = ["DATASET_INFO", "render_card", "setting_card"]
 
 #: per dataset: source, citation and license text used in the cards
 DATASET_INFO: dict[str, dict[str, str]] = {
@@ -378,3 +378,8 @@ def render_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def setting_card(samples: WeightSamples, setting: Any) -> str:
+    """The card of a pipeline setting's samples, as written to ``OUT/data_cards/<setting>.md``."""
+    return render_card(samples, file_name=f"samples/{setting.name}.npz", setting=setting)

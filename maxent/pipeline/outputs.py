@@ -13,7 +13,7 @@ import pandas as pd
 
 from maxent import __version__
 from maxent._atomic import atomic_write_text
-from maxent.pipeline.config import config_hash, stable_hash
+from maxent.pipeline.config import stable_hash
 
 if TYPE_CHECKING:  # pragma: no cover
     from maxent.pipeline.runner import Runner
@@ -101,7 +101,7 @@ def report(run: Runner) -> None:
     key = run.key(
         "report",
         sorted(run.res.table_keys.items()),
-        config_hash(run.cfg),
+        run.res.config_hash,
         run.cfg.outputs,
         sorted(run.res.figure_failures.items()),
         run.res.failures,
@@ -145,13 +145,15 @@ def exports(run: Runner) -> None:
 
 
 def data_cards(run: Runner) -> None:
-    from maxent.pipeline.cards import render_card
+    from maxent.pipeline.cards import setting_card
 
     for s in run.cfg.settings:
         rel = f"data_cards/{s.name}.md"
         key = run.key("card", run.res.samples_key[s.name], s, run.cfg.fit.holdout)
-        text = render_card(run.res.samples[s.name], file_name=f"samples/{s.name}.npz", setting=s)
-        run.write_output("data_cards", rel, key, lambda p, t=text: atomic_write_text(p, t))
+        smp = run.res.samples[s.name]  # the card is rendered only when it is written
+        run.write_output(
+            "data_cards", rel, key, lambda p, m=smp, s=s: atomic_write_text(p, setting_card(m, s))
+        )
     run.outputs.save()
 
 
