@@ -280,7 +280,7 @@ def render_report(res: Results) -> str:
         _section_failures,
         _section_files,
     ):
-        out += section(res)
+        section(res, add)
     return "\n".join(out)
 
 
@@ -289,12 +289,10 @@ def _sorted(params: dict) -> dict:
     return dict(sorted(params.items()))
 
 
-def _section_what_ran(res: Results) -> list[str]:
+def _section_what_ran(res: Results, add: Callable[[str], None]) -> None:
     """Settings, estimators, fits and the geometry options of the run."""
     cfg = res.config
     T = res.tables
-    out: list[str] = []
-    add = out.append
     add("## What ran\n")
     rows = []
     for s in cfg.settings:
@@ -346,43 +344,34 @@ def _section_what_ran(res: Results) -> list[str]:
             f"Clustering: TAP equations from {cfg.clustering.n_starts} random starts per block; overlap "
             f"distribution of up to {cfg.clustering.max_samples} samples per setting.\n"
         )
-    return out
 
 
-def _section_conclusions(res: Results) -> list[str]:
+def _section_conclusions(res: Results, add: Callable[[str], None]) -> None:
     """Every claim with its interval, null and verdict."""
     cfg = res.config
     T = res.tables
     fig = cfg.outputs.figures
-    out: list[str] = []
-    add = out.append
     if "claims" in T:
         add(render_conclusions(T["claims"], cfg.claims))
         if fig and "claims_curve" in T and len(T["claims_curve"]):
             add("![sample-size curve](figures/claims_curve.png)\n")
-    return out
 
 
-def _section_samples(res: Results) -> list[str]:
+def _section_samples(res: Results, add: Callable[[str], None]) -> None:
     """Accuracy distribution and data cards."""
     cfg = res.config
     fig = cfg.outputs.figures
-    out: list[str] = []
-    add = out.append
     add("## Weight samples\n")
     if fig:
         add("![accuracy distribution](figures/accuracy.png)\n")
     add("Data cards: " + ", ".join(f"[{s.name}](data_cards/{s.name}.md)" for s in cfg.settings) + ".\n")
-    return out
 
 
-def _section_fit_quality(res: Results) -> list[str]:
+def _section_fit_quality(res: Results, add: Callable[[str], None]) -> None:
     """Held-out checks of the fits."""
     cfg = res.config
     T = res.tables
     fig = cfg.outputs.figures
-    out: list[str] = []
-    add = out.append
     if "fit_quality" in T:
         add("## Fit quality\n")
         add(
@@ -394,16 +383,13 @@ def _section_fit_quality(res: Results) -> list[str]:
         if fig:
             for sq, b in res.quality_blocks():
                 add(f"![fit quality {sq} {b}](figures/fit_quality_{sq}_{b}.png)\n")
-    return out
 
 
-def _section_landscapes(res: Results) -> list[str]:
+def _section_landscapes(res: Results, add: Callable[[str], None]) -> None:
     """Entropy landscapes s(d), convergence and first-order jumps."""
     cfg = res.config
     T = res.tables
     fig = cfg.outputs.figures
-    out: list[str] = []
-    add = out.append
     if "landscape" in T:
         add("## Entropy landscapes\n")
         add(
@@ -442,16 +428,13 @@ def _section_landscapes(res: Results) -> list[str]:
             for s in cfg.settings:
                 add(f"![landscape {s.name}](figures/landscape_{s.name}.png)\n")
                 add(f"![d(x) {s.name}](figures/distance_{s.name}.png)\n")
-    return out
 
 
-def _section_clustering(res: Results) -> list[str]:
+def _section_clustering(res: Results, add: Callable[[str], None]) -> None:
     """TAP states and the overlap distribution."""
     cfg = res.config
     T = res.tables
     fig = cfg.outputs.figures
-    out: list[str] = []
-    add = out.append
     if "tap" in T:
         add("## Clustering structure\n")
         tap = T["tap"]
@@ -469,16 +452,13 @@ def _section_clustering(res: Results) -> list[str]:
         add("Overlap distribution P(q) of the weight samples, q_ab = (1/N) Σ_i s_i^a s_i^b, per block:\n")
         if fig:
             add(" ".join(f"![P(q) {s.name}](figures/overlap_{s.name}.png)" for s in cfg.settings) + "\n")
-    return out
 
 
-def _section_liquidity(res: Results) -> list[str]:
+def _section_liquidity(res: Results, add: Callable[[str], None]) -> None:
     """The per-block liquidity table (descriptive)."""
     cfg = res.config
     T = res.tables
     fig = cfg.outputs.figures
-    out: list[str] = []
-    add = out.append
     if "liquidity" in T:
         add("## Liquid-like layers\n")
         liq = T["liquidity"]
@@ -494,18 +474,16 @@ def _section_liquidity(res: Results) -> list[str]:
         add(markdown_table(liq) + "\n")
         if fig:
             add("![liquidity profile](figures/liquidity.png)\n")
-    return out
 
 
-def _section_companions(res: Results) -> list[str]:
+def _section_companions(res: Results, add: Callable[[str], None]) -> None:
     """Sensitivity and dimension of the trained networks, when those stages ran."""
-    return companion_sections(res, markdown_table)
+    for text in companion_sections(res, markdown_table):
+        add(text)
 
 
-def _section_failures(res: Results) -> list[str]:
+def _section_failures(res: Results, add: Callable[[str], None]) -> None:
     """Failed tasks and outputs left alone."""
-    out: list[str] = []
-    add = out.append
     failures = res.failures
     if failures:
         add("## Failures\n")
@@ -518,15 +496,12 @@ def _section_failures(res: Results) -> list[str]:
     if skipped:
         add("Not written, because a file that maxent did not write is there: ")
         add(", ".join(f"`{rel}`" for rel in sorted(skipped)) + "\n")
-    return out
 
 
-def _section_files(res: Results) -> list[str]:
+def _section_files(res: Results, add: Callable[[str], None]) -> None:
     """Figure failures, files written, compute time."""
     cfg = res.config
     T = res.tables
-    out: list[str] = []
-    add = out.append
     if res.figure_failures:
         add("## Figures that failed\n")
         add("\n".join(f"- `{rel}`: {err}" for rel, err in res.figure_failures.items()) + "\n")
@@ -545,7 +520,6 @@ def _section_files(res: Results) -> list[str]:
         "nothing on later runs):\n"
     )
     add(markdown_table(res.compute_times) + "\n")
-    return out
 
 
 def _quality_summary(fq: pd.DataFrame) -> pd.DataFrame:
