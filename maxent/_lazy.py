@@ -10,6 +10,7 @@ imports also keep each pipeline stage's code fingerprint to the modules it reall
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,23 +28,32 @@ def module_all(path: Path) -> list[str]:
 
 def attach(
     package: str, package_file: str, modules: Sequence[str]
-) -> tuple[Callable[[str], object], Callable[[], list[str]], list[str]]:
-    """``(__getattr__, __dir__, __all__)`` for ``package`` exporting its ``modules``' names."""
+) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+    """``(__getattr__, __dir__)`` for ``package`` exporting its ``modules``' names.
+
+    The modules' sources are read on the first lookup of a name the package does not define
+    (``__all__`` included), not when the package is imported: ``import maxent`` stays cheap.
+    """
     folder = Path(package_file).resolve().parent
-    owners: dict[str, list[str]] = {}
-    for module in modules:
-        for name in module_all(folder / f"{module}.py"):
-            owners.setdefault(name, []).append(module)
-    where = {name: mods[0] for name, mods in owners.items() if len(mods) == 1}
+
+    @functools.cache
+    def where() -> dict[str, str]:
+        owners: dict[str, list[str]] = {}
+        for module in modules:
+            for name in module_all(folder / f"{module}.py"):
+                owners.setdefault(name, []).append(module)
+        return {name: mods[0] for name, mods in owners.items() if len(mods) == 1}
 
     def __getattr__(name: str) -> object:
-        if name in where:
-            return getattr(importlib.import_module(f"{package}.{where[name]}"), name)
+        if name == "__all__":
+            return sorted(where())
+        if name in where():
+            return getattr(importlib.import_module(f"{package}.{where()[name]}"), name)
         if name in modules:
             return importlib.import_module(f"{package}.{name}")
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        return sorted(set(where) | set(modules))
+        return sorted(set(where()) | set(modules))
 
-    return __getattr__, __dir__, sorted(where)
+    return __getattr__, __dir__

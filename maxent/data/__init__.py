@@ -15,4 +15,4 @@ from __future__ import annotations
 from maxent._lazy import attach
 
 _MODULES = ["datasets", "nets", "train", "samples", "moments"]
-__getattr__, __dir__, __all__ = attach(__name__, __file__, _MODULES)
+__getattr__, __dir__ = attach(__name__, __file__, _MODULES)

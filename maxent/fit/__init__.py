@@ -34,4 +34,4 @@ _MODULES = [
     "blocks",
     "registry",
 ]
-__getattr__, __dir__, __all__ = attach(__name__, __file__, _MODULES)
+__getattr__, __dir__ = attach(__name__, __file__, _MODULES)

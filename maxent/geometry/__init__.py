@@ -15,4 +15,4 @@ from __future__ import annotations
 
 from maxent._lazy import attach
 
-__getattr__, __dir__, __all__ = attach(__name__, __file__, ["landscape", "clustering", "liquid"])
+__getattr__, __dir__ = attach(__name__, __file__, ["landscape", "clustering", "liquid"])

@@ -13,4 +13,4 @@ from __future__ import annotations
 
 from maxent._lazy import attach
 
-__getattr__, __dir__, __all__ = attach(__name__, __file__, ["ising", "enumerate", "sampling", "bp", "tap"])
+__getattr__, __dir__ = attach(__name__, __file__, ["ising", "enumerate", "sampling", "bp", "tap"])

@@ -16,4 +16,4 @@ from __future__ import annotations
 
 from maxent._lazy import attach
 
-__getattr__, __dir__, __all__ = attach(__name__, __file__, ["nulls", "bootstrap", "claims", "settings"])
+__getattr__, __dir__ = attach(__name__, __file__, ["nulls", "bootstrap", "claims", "settings"])
