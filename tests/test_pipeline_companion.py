@@ -43,10 +43,10 @@ def test_companion_stages_write_tables_figures_and_report(companion_run):
     assert set(contrasts["setting"]) == {"deep"} and set(contrasts["block"]) == {"W1", "W3"}
     dim = pd.read_csv(out / "tables" / "dimension.csv")
     assert set(dim["setting"]) == {"deep"}  # only settings with hidden layers
-    assert {"trained", "ising", "independent"} <= set(dim["source"])
+    assert {"trained", "ising", "independent", "shuffled null"} <= set(dim["source"])
     share = pd.read_csv(out / "tables" / "dimension_share.csv")
     assert list(share["layer"]) == [1, 2, 3]
-    for name in ("sensitivity_deep", "sensitivity_shallow", "dimension_deep"):
+    for name in ("sensitivity_deep", "sensitivity_deep_null", "sensitivity_shallow", "dimension_deep"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
     report = (out / "report.md").read_text()
     assert "## Sensitivity to dilution and sign flips" in report and "inferred" in report

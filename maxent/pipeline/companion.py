@@ -8,9 +8,9 @@
   shows too comes from the architecture, not from what training learned.
   Tables ``sensitivity.csv`` and ``sensitivity_contrasts.csv`` (column ``ensemble``).
 * ``dimension`` (config ``dimension:``), per setting with hidden layers: participation-ratio
-  dimension D_l / N_l of the hidden representations of the trained networks against networks
-  drawn from the fitted block models and from their J = 0 counterparts
-  (:mod:`maxent.companion.correlated`), with run-level bootstrap intervals, and the share of the
+  dimension D_l / N_l of the hidden representations of the trained networks against their
+  column-shuffled null, networks drawn from the fitted block models and from their J = 0
+  counterparts (:mod:`maxent.companion.correlated`), with run-level bootstrap intervals, and the share of the
   trained networks' dimension reduction that the fitted couplings reproduce.
   Tables ``dimension.csv`` and ``dimension_share.csv``.
 
@@ -95,8 +95,13 @@ def _task_dimension(
 
     samples = _at_most(samples, max_networks, seed)
     ds = load_dataset(dataset, n_train)
+    from maxent.stats.nulls import column_shuffle
+
     sources = cor.weight_sources(samples, models, random_state=seed)
-    table = cor.trained_dimension(samples, models, ds, n_boot=n_boot, seed=seed, sources=sources)
+    # the column-shuffled null: each weight permuted across runs (same magnetizations, no coordination)
+    shuffled = column_shuffle(samples.spins, groups=samples.run, random_state=task_seed(seed, "null"))
+    with_null = {**sources, "shuffled null": (shuffled, np.asarray(samples.run))}
+    table = cor.trained_dimension(samples, models, ds, n_boot=n_boot, seed=seed, sources=with_null)
     share = cor.coupling_share(samples, models, ds, n_boot=n_boot, seed=seed, sources=sources)
     return {"dimension": table, "share": share}
 

@@ -90,8 +90,10 @@ def _sensitivity_section(res: Results, markdown_table: Callable[[pd.DataFrame], 
         )
         out.append(markdown_table(verdicts) + "\n")
     if fig:
-        for s in pd.unique(T["sensitivity"]["setting"]) if len(T["sensitivity"]) else []:
-            out.append(f"![sensitivity {s}](figures/sensitivity_{s}.png)\n")
+        sens = T["sensitivity"]
+        for s in pd.unique(sens["setting"]):
+            names = [_figure_name(s, e) for e in pd.unique(sens.loc[sens["setting"] == s, "ensemble"])]
+            out.append(" ".join(f"![sensitivity {s}]({name})" for name in names) + "\n")
     return out
 
 
@@ -100,10 +102,11 @@ def _dimension_section(res: Results, markdown_table: Callable[[pd.DataFrame], st
     out = ["## Dimension of hidden representations (companion analysis)\n"]
     out.append(
         "Participation-ratio dimension D_l / N_l = (Tr C)^2 / (N_l Tr C^2) of the layer activity on the "
-        "test inputs, for the trained networks, for networks drawn from the fitted block models "
-        "(`ising`) and from their J = 0 counterparts with the same magnetizations (`independent`), "
-        "with run-level bootstrap intervals. `share` is the part of the trained networks' dimension "
-        "reduction (against `independent`) that the fitted couplings reproduce; it is stated only "
+        "test inputs, for the trained networks, their column-shuffled null (`shuffled null`), networks "
+        "drawn from the fitted block models (`ising`) and from their J = 0 counterparts with the same "
+        "magnetizations (`independent`), with run-level bootstrap intervals. `share` is the part of "
+        "the trained networks' dimension reduction (against `independent`) that the fitted couplings "
+        "reproduce; it is stated only "
         "where that reduction is resolved (`gap_resolved`). The correlated-synapse theory of this "
         "analysis is inferred (see maxent.companion.correlated). Tables: `tables/dimension.csv`, "
         "`tables/dimension_share.csv`.\n"
@@ -123,13 +126,18 @@ def _dimension_section(res: Results, markdown_table: Callable[[pd.DataFrame], st
         out.append(markdown_table(wide.reset_index()) + "\n")
         lower = []
         for (s, layer), g in hidden.groupby(["setting", "layer"], sort=False):
-            tr, model = g[g["source"] == "trained"], g[g["source"] == "ising"]
-            if len(tr) and len(model) and float(tr["ci_high"].iloc[0]) < float(model["ci_low"].iloc[0]):
+            top = g.set_index("source")["ci_high"]
+            bottom = g.set_index("source")["ci_low"]
+            if {"trained", "ising", "shuffled null"} <= set(top.index) and top["trained"] < min(
+                bottom["ising"], bottom["shuffled null"]
+            ):
                 lower.append(f"{s} layer {layer}")
         if lower:
             out.append(
-                "Trained hidden representations have a lower dimension than those of networks drawn from "
-                "the fitted models (disjoint intervals) in: " + ", ".join(lower) + ".\n"
+                "Trained hidden representations have a lower dimension than those of the column-shuffled "
+                "networks and of networks drawn from the fitted models (disjoint intervals) in: "
+                + ", ".join(lower)
+                + ".\n"
             )
     share = T.get("dimension_share")
     if share is not None and len(share):
@@ -151,6 +159,11 @@ def _dimension_section(res: Results, markdown_table: Callable[[pd.DataFrame], st
     return out
 
 
+def _figure_name(setting: str, ensemble: str) -> str:
+    """``figures/sensitivity_<setting>.png`` for the trained ensemble, ``..._null.png`` for its null."""
+    return f"figures/sensitivity_{setting}{'' if ensemble == 'trained' else '_null'}.png"
+
+
 def companion_sections(res: Results, markdown_table: Callable[[pd.DataFrame], str]) -> list[str]:
     """The report sections of the companion stages that ran."""
     out: list[str] = []
@@ -166,24 +179,21 @@ def companion_figures(
     fig_key: Callable[..., str],
     writer: Callable[[Callable[[], Any]], Callable[[Path], None]],
 ) -> Iterator[tuple[str, str, Callable[[Path], None]]]:
-    """(path, key, writer) of the companion figures: per setting ``sensitivity_<s>.png`` (agreement
-    vs rho per block, trained ensemble) and ``dimension_<s>.png`` (D_l / N_l per source)."""
+    """(path, key, writer) of the companion figures: per setting ``sensitivity_<s>.png`` and, for its
+    column-shuffled null, ``sensitivity_<s>_null.png`` (agreement vs rho per block), and
+    ``dimension_<s>.png`` (D_l / N_l per source, the shuffled null among them)."""
     tables = res.tables
     sens = tables.get("sensitivity")
     if sens is not None and len(sens):
-        for s in pd.unique(sens["setting"]):
+        for (s, ensemble), sel in sens.groupby(["setting", "ensemble"], sort=False):
 
-            def make_sensitivity(s: str = s) -> Any:
+            def make_sensitivity(sel: pd.DataFrame = sel) -> Any:
                 from maxent.companion.sensitivity import plot_trained_sensitivity
 
-                sel = sens[(sens["setting"] == s) & (sens["ensemble"] == "trained")]
                 return plot_trained_sensitivity(sel, metric=_METRIC)
 
-            yield (
-                f"figures/sensitivity_{s}.png",
-                fig_key(f"sensitivity/{s}", "sensitivity"),
-                writer(make_sensitivity),
-            )
+            name = _figure_name(s, ensemble)
+            yield name, fig_key(name, "sensitivity"), writer(make_sensitivity)
     dim = tables.get("dimension")
     if dim is not None and len(dim):
         for s in pd.unique(dim["setting"]):

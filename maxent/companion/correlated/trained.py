@@ -173,11 +173,10 @@ def per_network_statistics(
     X: np.ndarray,
     slope: float = 0.1,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-network D_l / n_l and Delta_l: source -> statistic -> array (M_source, L + 1)."""
+    """Per-network D_l / n_l and Delta_l of every source given (e.g. :func:`weight_sources`, plus
+    any other ±1 networks such as a shuffled null): source -> statistic -> array (M_source, L + 1)."""
     out = {}
-    for name in SOURCES:
-        if name not in sources:
-            continue
+    for name in sources:
         acts = network_activities(sources[name][0], widths, X, slope)
         per_layer = [covariance_statistics(A) for A in acts]
         out[name] = {s: np.stack([st[s] for st in per_layer], axis=1) for s in STATISTICS}
