@@ -112,6 +112,68 @@ def _worker(variant: str, R: int, epochs: int, repeats: int, threads: int) -> di
     return {"wall_s": best[0], "cpu_s": best[1], "params_sha256": digest}
 
 
+def _components(R: int, threads: int, repeats: int = 20) -> dict:
+    """Per-run-step time of the pieces of one training step at R runs (digits batch of 200).
+
+    * ``step``: the whole step (forward, backward, Adam) as ``train_runs`` does it;
+    * ``products``: only its 16 batched products (per layer: forward mean and variance, the two
+      weight-gradient products, and the two input-gradient products of layers 2..L), with the
+      step's shapes, as ``torch.bmm`` calls on preallocated tensors;
+    * ``noise``: only the counter-based normal numbers of one step (n_1 + ... + n_L rows of B).
+
+    ``products + noise`` is what a step would cost if every elementwise pass were free (perfect
+    fusion) while the products stay torch's and the random stream stays the same: step / (products
+    + noise) bounds what fusing the rest can gain.
+    """
+    from maxent.data import _counter_rng as crng
+
+    torch.set_num_threads(threads)
+    widths, B = (20, 15, 15, 10), 200
+    g = torch.Generator().manual_seed(0)
+    shapes = list(zip(widths[:-1], widths[1:], strict=True))
+    W = [torch.randn(R, o, i, generator=g) for i, o in shapes]
+    A = [torch.randn(R, i, B, generator=g) for i, _ in shapes]
+    G = [torch.randn(R, o, B, generator=g) for _, o in shapes]
+
+    def products() -> None:
+        for layer, (w, a, gz) in enumerate(zip(W, A, G, strict=True)):
+            torch.bmm(w, a)  # mean
+            torch.bmm(w, a)  # variance (same shapes)
+            torch.bmm(gz, a.transpose(1, 2))  # weight gradients, two products
+            torch.bmm(gz, a.transpose(1, 2))
+            if layer:
+                torch.bmm(w.transpose(1, 2), gz)  # input gradients, two products
+                torch.bmm(w.transpose(1, 2), gz)
+
+    keys = crng.run_keys(0, torch.arange(R))
+
+    def noise() -> None:
+        offset = 0
+        for _, o in shapes:
+            crng.normal(keys, (o, B), offset=offset * B)
+            offset += o
+
+    def timed(fn) -> float:
+        fn()
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t)
+        return 1e6 * best / R
+
+    ds = datasets.load("digits")
+    config = TrainConfig(widths=widths, epochs=1)
+    steps = -(-ds.n_train // config.batch_size)
+    train_runs(ds, config, run_ids=list(range(R)), seed=0)
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        train_runs(ds, config, run_ids=list(range(R)), seed=0)
+        best = min(best, time.perf_counter() - t)
+    return {"step_us": 1e6 * best / (R * steps), "products_us": timed(products), "noise_us": timed(noise)}
+
+
 def _run_worker(variant: str, R: int, args) -> dict:
     import subprocess
 
@@ -133,6 +195,9 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
+    if args.worker == "components":
+        print(json.dumps(_components(int(args.runs), args.threads)))
+        return
     if args.worker:
         print(json.dumps(_worker(args.worker, int(args.runs), args.epochs, args.repeats, args.threads)))
         return
@@ -177,6 +242,11 @@ def main() -> None:
             )
         rows.append(row)
         print(json.dumps(row), flush=True)
+    comp = _run_worker("components", max(Rs), args)
+    comp["R"] = max(Rs)
+    comp["fusion_bound"] = comp["step_us"] / (comp["products_us"] + comp["noise_us"])
+    comp["products_gflops"] = flops_run / steps / comp["products_us"] / 1e3
+    print(json.dumps(comp), flush=True)
     load_after = os.getloadavg()[0]
     # measured last: a larger OpenMP pool left behind would spin and perturb the timings above
     peak_all = sgemm_peak(os.cpu_count() or 1)
@@ -193,6 +263,7 @@ def main() -> None:
         "threads": args.threads,
         "sgemm_peak_gflops": {"threads_used": peak_threads, "all_threads": peak_all, "n": 4096},
         "rows": rows,
+        "components": comp,
         "machine": {
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
@@ -238,6 +309,25 @@ def render(result: dict) -> str:
             f"{r['speedup_vs_old_wall']:.2f}x | {r['speedup_vs_old_cpu']:.2f}x | {loop_old} | {loop_new} | "
             f"{r['new_matmul_gflops']:.2f} | {100 * r['new_matmul_gflops'] / peak:.1f}% | {same} |"
         )
+    c = result.get("components")
+    if c:
+        lines += [
+            "",
+            f"## Where a step's time goes (R = {c['R']}, one process, best of repeats)",
+            "",
+            "| piece | µs per run-step | share of the step |",
+            "| --- | ---: | ---: |",
+            f"| whole step | {c['step_us']:.0f} | 100% |",
+            f"| the 16 batched products alone ({c['products_gflops']:.1f} GFLOP/s, "
+            f"{100 * c['products_gflops'] / peak:.0f}% of sgemm peak) | {c['products_us']:.0f} | "
+            f"{100 * c['products_us'] / c['step_us']:.0f}% |",
+            f"| the step's normal numbers alone | {c['noise_us']:.0f} | "
+            f"{100 * c['noise_us'] / c['step_us']:.0f}% |",
+            "",
+            f"Fusing every elementwise pass into the products at no cost would give at most "
+            f"{c['fusion_bound']:.1f}x (step / (products + noise)) with torch's batched products and the "
+            "same random numbers; beyond that the products themselves must run nearer the sgemm peak.",
+        ]
     lines += [
         "",
         "Each variant runs in its own fresh process; batched: best of repeats; loops: one pass over R "

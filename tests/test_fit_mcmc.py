@@ -138,6 +138,18 @@ def test_fit_from_moments_equals_fit_from_samples():
     assert not np.array_equal(a.J_, c.J_)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_compiled_and_torch_engines_learn_the_same_fit():
+    # the compiled sweep runs the same chains (float64: identical decisions), so the whole
+    # learning trajectory -- parameter updates feeding back into the chains -- is the same
+    truth = IsingModel.random_sk(10, beta=1.0, h_std=0.3, random_state=4)
+    X = truth.sample(3000, random_state=5)
+    kw = dict(random_state=7, n_chains=100, max_iter=120, window=40, dtype="float64")
+    fits = [MCMCBoltzmann(engine=e, **kw).fit(X) for e in ("torch", "compiled")]
+    np.testing.assert_allclose(fits[0].J_, fits[1].J_, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fits[0].h_, fits[1].h_, rtol=0, atol=1e-9)
+
+
 def test_convergence_warning_with_tiny_max_iter():
     X = IsingModel.random_sk(6, random_state=0).sample(500, random_state=1)
     with pytest.warns(ConvergenceWarning, match="MCMCBoltzmann did not converge in 3"):
@@ -232,6 +244,7 @@ def test_constant_spin_refused_unless_field_penalty():
         ({"init": "tap"}, ValueError, "init"),
         ({"method": "wolff"}, ValueError, "wolff"),
         ({"max_iter": 0}, ValueError, "max_iter"),
+        ({"engine": "cuda"}, ValueError, "engine"),
     ],
 )
 def test_bad_hyperparameters(kwargs, exc, match):

@@ -46,13 +46,22 @@ def _chain_z_scores(X: np.ndarray, n_chains: int, exact: np.ndarray, pairs: bool
     return (est - exact) / se
 
 
+@pytest.mark.parametrize("engine", ["torch", "compiled"])
 @pytest.mark.parametrize("method", ["gibbs", "metropolis"])
-def test_sampler_matches_exact_moments(method):
+def test_sampler_matches_exact_moments(method, engine):
     # N = 10 spins, moderately coupled; block_size=4 exercises several field-refresh blocks
     model = IsingModel.random_sk(10, beta=1.0, h_std=0.3, random_state=1)
     n_chains = 400
     X = sample_chains(
-        model.h, model.J, 100 * n_chains, method=method, n_chains=n_chains, burn=50, rng=5, block_size=4
+        model.h,
+        model.J,
+        100 * n_chains,
+        method=method,
+        n_chains=n_chains,
+        burn=50,
+        rng=5,
+        block_size=4,
+        engine=engine,
     )
     z = _chain_z_scores(X, n_chains, _exact_features(model))
     # 55 moments: for Gaussian z, P(max |z| > 4.5) < 55 * 7e-6; the mean of z^2 is ~1
@@ -65,28 +74,52 @@ def test_sampler_matches_exact_moments(method):
     assert np.max(np.abs(z_other)) > 8
 
 
-def test_sampler_is_exact_sequential_scan_for_any_block_size():
-    # Block size only changes how the local fields are refreshed; the chain must be identical.
-    # block_size=1 recomputes every field from scratch (h_i + J_i . s), the textbook algorithm.
+def test_sampler_is_exact_sequential_scan_for_any_block_size_and_engine():
+    # Block size only changes how the local fields are refreshed, and the compiled engine keeps
+    # them by incremental updates instead: the chain must be identical (float64 fields: a decision
+    # could differ only where a field lies within ~1e-15 of its threshold). block_size=1
+    # recomputes every field from scratch (h_i + J_i . s), the textbook algorithm.
     model = IsingModel.random_sk(20, beta=1.5, h_std=0.2, random_state=3)
     for method in ("gibbs", "metropolis"):
-        runs = [
-            sample_chains(
-                model.h,
-                model.J,
-                300,
-                method=method,
-                n_chains=30,
-                burn=5,
-                thin=2,
-                rng=9,
-                block_size=b,
-                dtype="float64",
-            )
-            for b in (1, 7, 64)
-        ]
-        np.testing.assert_array_equal(runs[0], runs[1])
-        np.testing.assert_array_equal(runs[0], runs[2])
+        for global_flip in (False, True):
+            runs = [
+                sample_chains(
+                    model.h,
+                    model.J,
+                    300,
+                    method=method,
+                    n_chains=30,
+                    burn=5,
+                    thin=2,
+                    rng=9,
+                    block_size=b,
+                    dtype="float64",
+                    global_flip=global_flip,
+                    engine=engine,
+                )
+                for b, engine in ((1, "torch"), (7, "torch"), (64, "torch"), (64, "compiled"))
+            ]
+            for other in runs[1:]:
+                np.testing.assert_array_equal(runs[0], other)
+
+
+def test_compiled_engine_follows_parameter_changes():
+    # the compiled engine caches local fields: they must be refreshed after set_params, after a
+    # global flip and after the states are replaced, or the chains would sample the old model
+    a, b = (IsingModel.random_sk(16, beta=1.2, h_std=0.4, random_state=s) for s in (5, 6))
+    chains = {
+        e: PersistentChains(a.h, a.J, 40, rng=2, dtype="float64", global_flip=True, engine=e)
+        for e in ("torch", "compiled")
+    }
+    for pc in chains.values():
+        pc.run(5)
+        pc.set_params(b.h, b.J)
+        pc.run(5)
+        pc.spins = -pc.spins
+        pc.run(5)
+    np.testing.assert_array_equal(chains["torch"].states, chains["compiled"].states)
+    H = chains["compiled"]._fields
+    np.testing.assert_allclose(H, chains["compiled"].local_fields().numpy().T, atol=1e-12)
 
 
 def test_independent_spins_many_blocks():
@@ -234,6 +267,7 @@ def test_rao_blackwell_moments_unbiased_and_less_noisy():
         ({"device": "tpu"}, ValueError, "device"),
         ({"dtype": "float16"}, ValueError, "dtype"),
         ({"block_size": 0}, ValueError, "block_size"),
+        ({"engine": "numba"}, ValueError, "engine"),
     ],
 )
 def test_bad_arguments(kwargs, exc, match):
@@ -253,6 +287,9 @@ def test_bad_n_couplings_and_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             sample_chains(model.h, model.J, 10, device="cuda")
+    else:
+        with pytest.raises(ValueError, match="CPU only"):
+            sample_chains(model.h, model.J, 10, device="cuda", engine="compiled")
     pc = PersistentChains(model.h, model.J, 4, rng=0)
     with pytest.raises(ValueError, match="N=5"):
         pc.set_params(np.zeros(6), np.zeros((6, 6)))

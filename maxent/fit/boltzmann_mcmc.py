@@ -198,6 +198,7 @@ def mcmc_boltzmann(
     rao_blackwell: bool = True,
     device: str = "cpu",
     dtype: str = "float32",
+    engine: str = "auto",
     random_state: int | np.random.Generator | None = None,
     progress: bool = False,
 ) -> FitResult:
@@ -245,6 +246,9 @@ def mcmc_boltzmann(
         Estimate model moments through tanh of the local fields (lower variance).
     device, dtype : str
         torch device and chain arithmetic (parameters and optimizer state are float64).
+    engine : {"auto", "compiled", "torch"}
+        How the chains sweep (see :class:`maxent.model.sampling.PersistentChains`); "auto" uses
+        the compiled CPU sweep on CPU. The same chain either way, up to float32 round-off.
     random_state : int, Generator or None
         Seed of the chains.
     progress : bool
@@ -287,7 +291,15 @@ def mcmc_boltzmann(
     J = torch.as_tensor(J0, **f64)
     mu = m_d.clone()  # centering offsets (fixed: the data magnetizations)
     chains = PersistentChains(
-        h0, J0, n_chains, method=method, rng=rng, device=dev, dtype=dtype, global_flip=global_flip
+        h0,
+        J0,
+        n_chains,
+        method=method,
+        rng=rng,
+        device=dev,
+        dtype=dtype,
+        global_flip=global_flip,
+        engine=engine,
     )
     half = n_chains // 2
     halves = (slice(0, half), slice(half, n_chains))
@@ -483,7 +495,7 @@ class MCMCBoltzmann(IsingEstimator):
     Parameters
     ----------
     n_chains, n_sweeps, max_sweeps, max_iter, learning_rate, l2, l2_h, init, tol, window, decay,
-    centering, method, global_flip, rao_blackwell, device, dtype, random_state, progress
+    centering, method, global_flip, rao_blackwell, device, dtype, engine, random_state, progress
         As in :func:`mcmc_boltzmann`.
     n_threads : int or None
         torch intra-op threads during the fit (None: unchanged). One thread is fastest on a
@@ -526,6 +538,7 @@ class MCMCBoltzmann(IsingEstimator):
         rao_blackwell: bool = True,
         device: str = "cpu",
         dtype: str = "float32",
+        engine: str = "auto",
         n_threads: int | None = None,
         random_state: int | np.random.Generator | None = None,
         progress: bool = False,
@@ -547,6 +560,7 @@ class MCMCBoltzmann(IsingEstimator):
         self.rao_blackwell = rao_blackwell
         self.device = device
         self.dtype = dtype
+        self.engine = engine
         self.n_threads = n_threads
         self.random_state = random_state
         self.progress = progress
@@ -575,6 +589,7 @@ class MCMCBoltzmann(IsingEstimator):
                 rao_blackwell=self.rao_blackwell,
                 device=self.device,
                 dtype=self.dtype,
+                engine=self.engine,
                 random_state=self.random_state,
                 progress=self.progress,
             )

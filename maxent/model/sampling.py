@@ -29,6 +29,12 @@ the error of H_i is ~1e-7 relative; the resulting error of an acceptance probabi
 (< 1e-6) is far below any Monte Carlo error reachable in practice, while float32 halves the
 memory and doubles the GEMM throughput of float64. ``dtype="float64"`` is available.
 
+On CPU the same chain is by default run by a compiled kernel (``engine="compiled"``,
+:mod:`maxent.model._gibbs_numba`): per chain it keeps float64 local fields and updates them by
+one axpy only when a spin changes, so there is no Python loop over spins and a sweep of a
+slowly mixing model costs little more than the N x C threshold comparisons. Both engines use
+the same pre-drawn thresholds, so they run the same chain (tested bit for bit in float64).
+
 Randomness comes from a ``torch.Generator`` seeded from the numpy ``Generator`` passed as
 ``rng``: the same seed, arguments and device give the same chains (CPU and CUDA streams
 differ from each other).
@@ -47,6 +53,7 @@ __all__ = ["sample_chains", "PersistentChains", "resolve_device", "torch_generat
 
 _METHODS = ("gibbs", "metropolis")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+ENGINES = ("auto", "compiled", "torch")
 DEFAULT_BLOCK = 64
 
 
@@ -107,6 +114,15 @@ class PersistentChains:
         with probability min(1, exp(-2 h.s)) (the pair energy is invariant under it). An exact
         Metropolis move that lets chains cross between the mirror-image valleys of an ordered,
         nearly symmetric model (h ~ 0), which single-spin updates practically never do.
+    engine : {"auto", "compiled", "torch"}
+        How a sweep is computed; the chain (update order, thresholds) is the same. "torch": the
+        blocked GEMM sweep of the module docstring, on any device. "compiled" (CPU only): the
+        numba sweep of :mod:`maxent.model._gibbs_numba`, which keeps float64 local fields per
+        chain and touches them only when a spin changes (no per-spin Python loop: most faster
+        for few chains and for strongly coupled models whose spins rarely change; measured in
+        ``benchmarks/bench_hard_fits.py``). "auto": "compiled" on CPU, "torch" elsewhere. The
+        two engines make the same decisions on the same thresholds except where a local field
+        lies within float32 round-off of its threshold (probability ~1e-7 per update).
 
     Attributes
     ----------
@@ -127,6 +143,7 @@ class PersistentChains:
         block_size: int = DEFAULT_BLOCK,
         init: np.ndarray | None = None,
         global_flip: bool = False,
+        engine: str = "auto",
     ) -> None:
         self.n_chains = check_int(n_chains, "n_chains", 1)
         self.method = _check_method(method)
@@ -136,6 +153,13 @@ class PersistentChains:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = _DTYPES[dtype]
         self.device = resolve_device(device)
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose one of {list(ENGINES)}")
+        if engine == "compiled" and self.device.type != "cpu":
+            raise ValueError(
+                f"engine='compiled' runs on the CPU only, not on {self.device}; use 'torch' or 'auto'"
+            )
+        self.engine = "torch" if engine == "torch" or self.device.type != "cpu" else "compiled"
         self._gen = torch_generator(np.random.default_rng(rng), self.device)
         h_arr, J_arr = check_fields_couplings(h, J)
         self.n_spins = h_arr.shape[0]
@@ -169,26 +193,58 @@ class PersistentChains:
             raise ValueError(f"new parameters have shapes {tuple(h.shape)}, {tuple(J.shape)}; expected N={n}")
         self.h = torch.as_tensor(h, dtype=self.dtype, device=self.device).clone()
         self.J = torch.as_tensor(J, dtype=self.dtype, device=self.device).clone()
+        self._fields = None  # compiled engine: (C, N) float64 local fields, stale after a change
+
+    @property
+    def spins(self) -> torch.Tensor:
+        """Current states, (N, C) tensor of ±1 in ``dtype`` (one chain per column)."""
+        return self._spins
+
+    @spins.setter
+    def spins(self, value: torch.Tensor) -> None:
+        self._spins = value
+        self._fields = None
 
     # ------------------------------------------------------------------ dynamics
     @torch.no_grad()
     def run(self, n_sweeps: int = 1) -> None:
         """Advance every chain by ``n_sweeps`` full sequential sweeps (in place)."""
         n_sweeps = check_int(n_sweeps, "n_sweeps", 0)
+        sweep = self._sweep_compiled if self.engine == "compiled" else self._sweep
         for _ in range(n_sweeps):
-            self._sweep()
+            sweep()
             if self.global_flip:
                 self._flip_all()
         self.n_sweeps_done += n_sweeps
+
+    def _thresholds(self) -> torch.Tensor:
+        """Pre-drawn thresholds of one sweep, (N, C): logit(U)/2 (Gibbs) or -log(U)/2 (Metropolis)."""
+        U = torch.rand(self.n_spins, self.n_chains, generator=self._gen, dtype=self.dtype, device=self.device)
+        return 0.5 * torch.logit(U) if self.method == "gibbs" else -0.5 * torch.log(U)
+
+    def _sweep_compiled(self) -> None:
+        from maxent.model import _gibbs_numba
+
+        if self._fields is None:
+            J64 = self.J.double().numpy()
+            self._J64 = J64
+            S64 = self._spins.double().numpy()
+            self._fields = np.ascontiguousarray((J64 @ S64).T + self.h.double().numpy()[None, :])
+        _gibbs_numba.sweep(
+            self._spins.numpy(),
+            self._fields,
+            self._J64,
+            self._thresholds().numpy(),
+            self.method == "metropolis",
+        )
 
     def _sweep(self) -> None:
         N, C, B = self.n_spins, self.n_chains, self.block_size
         S, J, h = self.spins, self.J, self.h
         like = dict(dtype=self.dtype, device=self.device)
-        U = torch.rand(N, C, generator=self._gen, **like)
         gibbs = self.method == "gibbs"
         # Gibbs: s_i = +1 iff H_i - logit(U)/2 > 0.  Metropolis: flip iff s_i H_i < -log(U)/2.
-        thr = 0.5 * torch.logit(U) if gibbs else -0.5 * torch.log(U)
+        thr = self._thresholds()
         ones = torch.ones(C, **like)
         D = torch.empty(min(B, N), C, **like)  # spin changes (new - old) inside the current block
         DT, D_rows, S_rows, thr_rows = D.T, D.unbind(0), S.unbind(0), thr.unbind(0)
@@ -219,7 +275,10 @@ class PersistentChains:
         # log P(-s) - log P(s) = -2 h.s: accept iff log U < -2 h.s
         U = torch.rand(self.n_chains, generator=self._gen, dtype=self.dtype, device=self.device)
         accept = torch.log(U) < -2.0 * (self.h @ self.spins)
-        self.spins.mul_(1.0 - 2.0 * accept.to(self.dtype))
+        self._spins.mul_(1.0 - 2.0 * accept.to(self.dtype))
+        if self._fields is not None:  # h + J(-s) = 2h - (h + J s)
+            rows = accept.cpu().numpy()
+            self._fields[rows] = 2.0 * self.h.double().numpy()[None, :] - self._fields[rows]
 
     # ------------------------------------------------------------------ read-out
     @property
@@ -275,6 +334,7 @@ def sample_chains(
     block_size: int = DEFAULT_BLOCK,
     global_flip: bool = False,
     init: np.ndarray | None = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Draw ``n`` configurations from the Ising model (h, J) by MCMC.
 
@@ -316,6 +376,8 @@ def sample_chains(
         Starting at data rows keeps chains in the region of a model with several valleys where
         the data live (single-spin chains rarely cross between valleys). Burn-in still applies.
         If n < n_chains, only the first n rows are used.
+    engine : {"auto", "compiled", "torch"}
+        How a sweep is computed (see :class:`PersistentChains`); the same chain either way.
 
     Returns
     -------
@@ -340,6 +402,7 @@ def sample_chains(
         block_size=block_size,
         global_flip=global_flip,
         init=init,
+        engine=engine,
     )
     n_records = math.ceil(n / chains.n_chains)
     out = np.empty((n_records * chains.n_chains, chains.n_spins), dtype=np.int8)
