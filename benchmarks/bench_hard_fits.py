@@ -46,8 +46,47 @@ from maxent.fit import BetheBoltzmann, MCMCBoltzmann  # noqa: E402
 from maxent.model.sampling import sample_chains  # noqa: E402
 
 
-def w1_moments() -> Moments:
-    return Moments.from_samples(trained_samples()[:, :300])
+def w1_moments(samples: Path | None = None) -> tuple[Moments, str]:
+    """Moments of the first block (W1) and a description of where they come from.
+
+    Default: the 1024 digits samples of ``bench_landscape.trained_samples``; ``samples``: a
+    :class:`~maxent.data.samples.WeightSamples` file (e.g. ``OUT/samples/deep-4000.npz`` of a
+    pipeline run), whose W1 block is used."""
+    if samples is None:
+        return (
+            Moments.from_samples(trained_samples()[:, :300]),
+            "deep 20-15-15-10 on digits, W1 block (300 spins), 1024 samples",
+        )
+    from maxent.data.samples import WeightSamples
+
+    ws = WeightSamples.load(samples)
+    X = ws.block("W1")
+    runs = np.unique(ws.run).size
+    return (
+        Moments.from_samples(X),
+        f"{samples.name} (widths {list(ws.widths)}), W1 block ({X.shape[1]} spins), {X.shape[0]} samples "
+        f"from {runs} runs",
+    )
+
+
+def engine_rows(mo: Moments, kw: dict, n_iter: int) -> list[dict]:
+    """Cost per learning update of the two chain engines at the same settings (``n_iter`` updates,
+    no stopping), and whether they learned the same parameters."""
+    rows, fits = [], {}
+    for engine in ("torch", "compiled"):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[engine] = MCMCBoltzmann(random_state=0, max_iter=n_iter, tol=1e-9, engine=engine, **kw).fit(
+                mo
+            )
+        wall = time.perf_counter() - t0
+        rows.append({"engine": engine, "params": kw, "n_iter": n_iter, "ms_per_update": 1e3 * wall / n_iter})
+    rows[1]["speedup"] = rows[0]["ms_per_update"] / rows[1]["ms_per_update"]
+    rows[1]["max_abs_diff_J"] = float(np.abs(fits["torch"].J_ - fits["compiled"].J_).max())
+    for r in rows:
+        print(json.dumps(r), flush=True)
+    return rows
 
 
 def bethe_rows(mo: Moments) -> list[dict]:
@@ -124,14 +163,22 @@ def main(argv: list[str] | None = None) -> dict:
         default='[{}, {"init": "bethe", "centering": true}]',
         help="JSON list of MCMCBoltzmann keyword dicts (first = baseline); '[]' skips",
     )
+    ap.add_argument(
+        "--engines",
+        default='[{"n_chains": 1000}, {"n_chains": 200, "init": "bethe", "centering": true, "n_sweeps": 12}]',
+        help="JSON list of MCMCBoltzmann keyword dicts timed per update with both chain engines; '[]' skips",
+    )
+    ap.add_argument("--engine-iters", type=int, default=60, help="updates per engine timing")
+    ap.add_argument("--samples", type=Path, help="WeightSamples file whose W1 block is the data")
+    ap.add_argument("--tag", default="", help="suffix of the output files (hard_fits<tag>.json/.md)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
-    mo = w1_moments()
+    mo, description = w1_moments(args.samples)
     iu = np.triu_indices(mo.n_spins, 1)
     c = mo.connected()[iu]
     result: dict = {
         "data": {
-            "samples": "deep 20-15-15-10 on digits, W1 block (300 spins), 1024 samples",
+            "samples": description,
             "rms_connected": float(np.sqrt(np.mean(c**2))),
             "max_connected": float(np.abs(c).max()),
         },
@@ -140,17 +187,20 @@ def main(argv: list[str] | None = None) -> dict:
     with limit_threads(1):
         if not args.skip_bethe:
             result["bethe"] = bethe_rows(mo)
+        result["engines"] = [
+            r for kw in json.loads(args.engines) for r in engine_rows(mo, kw, args.engine_iters)
+        ]
         result["mcmc"] = mcmc_rows(mo, json.loads(args.mcmc))
     result["machine"]["load_avg_1min_after"] = os.getloadavg()[0]
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "hard_fits.json"
+    path = args.out / f"hard_fits{args.tag}.json"
     if path.exists():  # keep the rows of parts not rerun
         old = json.loads(path.read_text())
-        for key in ("bethe", "mcmc"):
+        for key in ("bethe", "engines", "mcmc"):
             if key in old and not result.get(key):
                 result[key] = old[key]
     atomic_write_text(path, json.dumps(result, indent=2) + "\n")
-    atomic_write_text(args.out / "hard_fits.md", _markdown(result))
+    atomic_write_text(args.out / f"hard_fits{args.tag}.md", _markdown(result))
     print(_markdown(result))
     return result
 
@@ -184,6 +234,27 @@ def _markdown(r: dict) -> str:
         for b in r["bethe"]:
             lines += [f"- `{json.dumps(b['params'])}`: " + "; ".join(b["warnings"])]
         lines.append("")
+    if r.get("engines"):
+        lines += [
+            "## Chain engines: cost per learning update at equal settings",
+            "",
+            "| params | engine | updates | ms/update | speed-up | max abs diff of J |",
+            "| --- | --- | ---: | ---: | ---: | ---: |",
+        ]
+        for e in r["engines"]:
+            sp = f"{e['speedup']:.1f}x" if "speedup" in e else "1 (baseline)"
+            diff = f"{e['max_abs_diff_J']:.1e}" if "max_abs_diff_J" in e else ""
+            lines.append(
+                f"| `{json.dumps(e['params'])}` | {e['engine']} | {e['n_iter']} | {e['ms_per_update']:.1f} | "
+                f"{sp} | {diff} |"
+            )
+        lines += [
+            "",
+            "Same chains on the same thresholds; the compiled engine keeps float64 fields, the torch "
+            "engine float32 ones, so learned parameters can part where a field lies within float32 "
+            "round-off of a threshold (the last column).",
+            "",
+        ]
     if r.get("mcmc"):
         lines += [
             "## MCMCBoltzmann (Gibbs check of the fitted model against the data)",
