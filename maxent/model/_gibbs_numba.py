@@ -8,12 +8,13 @@ therefore costs O(N C) comparisons plus O(N) per accepted change, instead of one
 (N x N) @ (N x C) product and N vector operations of the torch sweep; in strongly coupled,
 slowly mixing models most updates change nothing and the sweep is almost free.
 
-The fields are exact up to float64 round-off of the axpy updates; the caller recomputes them
-from the spins whenever the parameters change (every learning step of the Boltzmann machine),
-so the accumulated error stays ~1e-13, far below the float32 error (~1e-7) of the torch sweep.
-Decisions can differ from the torch sweep's only where |H_i - T| is below the float32
-round-off, so the two agree exactly on the same thresholds except with probability ~1e-7 per
-update (the tests compare them).
+The caller computes the fields from the spins by one GEMM in the chains' dtype whenever the
+parameters change (every learning step of the Boltzmann machine), as the torch sweep does at
+every block; between refreshes they move by float64 axpys, whose accumulated round-off
+(~1e-13) is far below the float32 error (~1e-7) of a float32 GEMM. Decisions can differ from
+the torch sweep's only where |H_i - T| is below that round-off, so the two agree exactly on the
+same thresholds except with probability ~1e-7 per update in float32 (the tests compare them in
+float64, where they agree bit for bit).
 """
 
 from __future__ import annotations

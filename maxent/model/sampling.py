@@ -225,11 +225,10 @@ class PersistentChains:
     def _sweep_compiled(self) -> None:
         from maxent.model import _gibbs_numba
 
-        if self._fields is None:
-            J64 = self.J.double().numpy()
-            self._J64 = J64
-            S64 = self._spins.double().numpy()
-            self._fields = np.ascontiguousarray((J64 @ S64).T + self.h.double().numpy()[None, :])
+        if self._fields is None:  # one GEMM in the chains' dtype, as the torch sweep's fields
+            self._J64 = self.J.double().numpy()
+            H = torch.addmm(self.h[:, None], self.J, self._spins)
+            self._fields = np.ascontiguousarray(H.T.double().numpy())
         _gibbs_numba.sweep(
             self._spins.numpy(),
             self._fields,
