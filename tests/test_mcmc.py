@@ -103,23 +103,36 @@ def test_sampler_is_exact_sequential_scan_for_any_block_size_and_engine():
                 np.testing.assert_array_equal(runs[0], other)
 
 
-def test_compiled_engine_follows_parameter_changes():
-    # the compiled engine caches local fields: they must be refreshed after set_params, after a
-    # global flip and after the states are replaced, or the chains would sample the old model
-    a, b = (IsingModel.random_sk(16, beta=1.2, h_std=0.4, random_state=s) for s in (5, 6))
-    chains = {
-        e: PersistentChains(a.h, a.J, 40, rng=2, dtype="float64", global_flip=True, engine=e)
-        for e in ("torch", "compiled")
-    }
+@pytest.mark.parametrize("method", ["gibbs", "metropolis"])
+def test_compiled_kernels_follow_parameter_changes(method):
+    # both compiled kernels (block fields; incremental per-chain fields, which are cached and must
+    # be refreshed after set_params, after a global flip and after the states are replaced) run
+    # the torch sweep's chain; a strong model (beta 4) makes the automatic choice switch kernels
+    a, b = (
+        IsingModel.random_sk(16, beta=beta, h_std=0.4, random_state=s) for s, beta in ((5, 1.2), (6, 4.0))
+    )
+    modes = {"torch": None, "blocks": -1.0, "incremental": 2.0, "auto": None}
+    chains = {}
+    for mode, force in modes.items():
+        engine = "torch" if mode == "torch" else "compiled"
+        pc = PersistentChains(
+            a.h, a.J, 40, rng=2, dtype="float64", global_flip=True, engine=engine, method=method
+        )
+        if force is not None:
+            pc._incremental_below = force
+        chains[mode] = pc
     for pc in chains.values():
         pc.run(5)
         pc.set_params(b.h, b.J)
         pc.run(5)
         pc.spins = -pc.spins
         pc.run(5)
-    np.testing.assert_array_equal(chains["torch"].states, chains["compiled"].states)
-    H = chains["compiled"]._fields
-    np.testing.assert_allclose(H, chains["compiled"].local_fields().numpy().T, atol=1e-12)
+    for mode in ("blocks", "incremental", "auto"):
+        np.testing.assert_array_equal(chains["torch"].states, chains[mode].states)
+    inc = chains["incremental"]
+    np.testing.assert_allclose(inc._fields, inc.local_fields().numpy().T, atol=1e-12)
+    assert chains["auto"]._fields is not None  # its last sweeps ran on incremental fields
+    assert chains["blocks"]._fields is None
 
 
 def test_independent_spins_many_blocks():

@@ -29,11 +29,13 @@ the error of H_i is ~1e-7 relative; the resulting error of an acceptance probabi
 (< 1e-6) is far below any Monte Carlo error reachable in practice, while float32 halves the
 memory and doubles the GEMM throughput of float64. ``dtype="float64"`` is available.
 
-On CPU the same chain is by default run by a compiled kernel (``engine="compiled"``,
-:mod:`maxent.model._gibbs_numba`): per chain it keeps float64 local fields and updates them by
-one axpy only when a spin changes, so there is no Python loop over spins and a sweep of a
-slowly mixing model costs little more than the N x C threshold comparisons. Both engines use
-the same pre-drawn thresholds, so they run the same chain (tested bit for bit in float64).
+On CPU the same chain is by default run by compiled kernels (``engine="compiled"``,
+:mod:`maxent.model._gibbs_numba`), without the Python loop over spins. While many spins change
+per sweep they do what the torch sweep does (block fields by one GEMM, in-block corrections in
+the kernel); once at most 10% of the updates change a spin (strongly coupled, slowly mixing
+models), each chain keeps float64 local fields and updates them by one axpy per change only,
+so a sweep costs little more than its N x C threshold comparisons. Both engines use the same
+pre-drawn thresholds, so they run the same chain (tested bit for bit in float64).
 
 Randomness comes from a ``torch.Generator`` seeded from the numpy ``Generator`` passed as
 ``rng``: the same seed, arguments and device give the same chains (CPU and CUDA streams
@@ -117,12 +119,13 @@ class PersistentChains:
     engine : {"auto", "compiled", "torch"}
         How a sweep is computed; the chain (update order, thresholds) is the same. "torch": the
         blocked GEMM sweep of the module docstring, on any device. "compiled" (CPU only): the
-        numba sweep of :mod:`maxent.model._gibbs_numba`, which keeps float64 local fields per
-        chain and touches them only when a spin changes (no per-spin Python loop: most faster
-        for few chains and for strongly coupled models whose spins rarely change; measured in
-        ``benchmarks/bench_hard_fits.py``). "auto": "compiled" on CPU, "torch" elsewhere. The
-        two engines make the same decisions on the same thresholds except where a local field
-        lies within float32 round-off of its threshold (probability ~1e-7 per update).
+        numba kernels of :mod:`maxent.model._gibbs_numba` -- the same blocks without the
+        per-spin Python loop, switching to incremental per-chain fields while fewer than 10% of
+        the updates change a spin (measured 1.6-5x faster than "torch" per sweep at N = 300-675,
+        most for strongly coupled models; ``benchmarks/bench_hard_fits.py`` for learning).
+        "auto": "compiled" on CPU, "torch" elsewhere. The two engines make the same decisions
+        on the same thresholds except where a local field lies within float32 round-off of its
+        threshold (probability ~1e-7 per update).
 
     Attributes
     ----------
@@ -160,6 +163,11 @@ class PersistentChains:
                 f"engine='compiled' runs on the CPU only, not on {self.device}; use 'torch' or 'auto'"
             )
         self.engine = "torch" if engine == "torch" or self.device.type != "cpu" else "compiled"
+        # compiled engine: incremental fields while at most this fraction of updates changes a
+        # spin (an axpy of length N per change against GEMM work of N per update; the measured
+        # crossover is at 0.12-0.15 for N = 300-675)
+        self._incremental_below = 0.1
+        self._change_rate = 1.0  # unknown until the first sweep: start with blocks
         self._gen = torch_generator(np.random.default_rng(rng), self.device)
         h_arr, J_arr = check_fields_couplings(h, J)
         self.n_spins = h_arr.shape[0]
@@ -223,19 +231,29 @@ class PersistentChains:
         return 0.5 * torch.logit(U) if self.method == "gibbs" else -0.5 * torch.log(U)
 
     def _sweep_compiled(self) -> None:
+        """One sweep by the compiled kernels: incremental fields while few spins change, blocks
+        of GEMM-refreshed fields otherwise (the same chain either way; see the module docstring)."""
         from maxent.model import _gibbs_numba
 
-        if self._fields is None:  # one GEMM in the chains' dtype, as the torch sweep's fields
-            self._J64 = self.J.double().numpy()
-            H = torch.addmm(self.h[:, None], self.J, self._spins)
-            self._fields = np.ascontiguousarray(H.T.double().numpy())
-        _gibbs_numba.sweep(
-            self._spins.numpy(),
-            self._fields,
-            self._J64,
-            self._thresholds().numpy(),
-            self.method == "metropolis",
-        )
+        thr = self._thresholds().numpy()
+        S = self._spins.numpy()
+        metropolis = self.method == "metropolis"
+        if self._change_rate <= self._incremental_below:
+            if self._fields is None:  # one GEMM in the chains' dtype, as the torch sweep's fields
+                self._J64 = self.J.double().numpy()
+                H = torch.addmm(self.h[:, None], self.J, self._spins)
+                self._fields = np.ascontiguousarray(H.T.double().numpy())
+            changes = _gibbs_numba.sweep(S, self._fields, self._J64, thr, metropolis)
+        else:
+            self._fields = None  # not maintained by the block kernel
+            N, B = self.n_spins, self.block_size
+            changes = 0
+            for b0 in range(0, N, B):
+                b1 = min(N, b0 + B)
+                Hb = torch.addmm(self.h[b0:b1, None], self.J[b0:b1], self._spins)  # (b, C)
+                Jbb = self.J[b0:b1, b0:b1].numpy()
+                changes += _gibbs_numba.sweep_block(S, Hb.numpy(), Jbb, thr, b0, metropolis)
+        self._change_rate = changes / (self.n_spins * self.n_chains)
 
     def _sweep(self) -> None:
         N, C, B = self.n_spins, self.n_chains, self.block_size
