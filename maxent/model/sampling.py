@@ -121,8 +121,10 @@ class PersistentChains:
         blocked GEMM sweep of the module docstring, on any device. "compiled" (CPU only): the
         numba kernels of :mod:`maxent.model._gibbs_numba` -- the same blocks without the
         per-spin Python loop, switching to incremental per-chain fields while fewer than 10% of
-        the updates change a spin (measured 1.6-5x faster than "torch" per sweep at N = 300-675,
-        most for strongly coupled models; ``benchmarks/bench_hard_fits.py`` for learning).
+        the updates change a spin. Measured per sweep against "torch" (one thread): 1.6-13x at
+        N = 300 with 200 chains (weak to frozen models), 1.2-2.5x at N = 675 with 1000 chains,
+        about equal at N = 2000 where the GEMM dominates (``benchmarks/bench_gibbs_engines.py``;
+        learning: ``benchmarks/bench_hard_fits.py``).
         "auto": "compiled" on CPU, "torch" elsewhere. The two engines make the same decisions
         on the same thresholds except where a local field lies within float32 round-off of its
         threshold (probability ~1e-7 per update).
