@@ -24,8 +24,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+_FLAGS = {"nsz", "arcp", "contract", "reassoc"}
 
-@njit(cache=True, fastmath={"nsz", "arcp", "contract", "reassoc"})
+
+@njit(cache=True, inline="always")
+def _new_spin(s, h, t, metropolis):  # pragma: no cover - compiled
+    """Value of a spin after its update: state s, local field h, threshold t (see :func:`sweep`)."""
+    if metropolis:
+        return -s if s * h < t else s
+    return np.copysign(1.0, h - t)
+
+
+@njit(cache=True, fastmath=_FLAGS)
 def sweep(S, H, J, thr, metropolis):  # pragma: no cover - compiled
     """One sequential sweep i = 0..N-1 of every chain, in place.
 
@@ -42,10 +52,7 @@ def sweep(S, H, J, thr, metropolis):  # pragma: no cover - compiled
         Hc = H[c]
         for i in range(n):
             s = S[i, c]
-            if metropolis:
-                new = -s if s * Hc[i] < thr[i, c] else s
-            else:
-                new = np.copysign(1.0, Hc[i] - thr[i, c])
+            new = _new_spin(s, Hc[i], thr[i, c], metropolis)
             if new != s:
                 S[i, c] = new
                 d = new - s
@@ -56,7 +63,7 @@ def sweep(S, H, J, thr, metropolis):  # pragma: no cover - compiled
     return changes
 
 
-@njit(cache=True, fastmath={"nsz", "arcp", "contract", "reassoc"})
+@njit(cache=True, fastmath=_FLAGS)
 def sweep_block(S, Hb, Jbb, thr, b0, metropolis):  # pragma: no cover - compiled
     """Sequential updates of spins b0..b0+B-1 of every chain, in place, from their block fields.
 
@@ -74,11 +81,7 @@ def sweep_block(S, Hb, Jbb, thr, b0, metropolis):  # pragma: no cover - compiled
         for k in range(nb):
             i = b0 + k
             s = S[i, c]
-            h = Hb[k, c] + corr[k]
-            if metropolis:
-                new = -s if s * h < thr[i, c] else s
-            else:
-                new = np.copysign(1.0, h - thr[i, c])
+            new = _new_spin(s, Hb[k, c] + corr[k], thr[i, c], metropolis)
             if new != s:
                 S[i, c] = new
                 d = new - s
